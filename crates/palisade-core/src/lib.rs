@@ -16,4 +16,4 @@ pub use check::{Category, Check, Frameworks};
 pub use finding::{Evidence, Finding, NotAssessed, SourceError, Suppression, SuppressionSource};
 pub use resource::{Resource, ResourceRef, Source};
 pub use severity::{ParseSeverityError, Severity};
-pub use tree::{Mark, Node, Value};
+pub use tree::{FieldPath, Mark, Node, Value};

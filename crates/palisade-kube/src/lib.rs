@@ -5,4 +5,6 @@
 //! ConfigMap values never leave it, only their keys. It must not judge what it reads — checks live in
 //! `palisade-posture` — and it must not print: problems come back as values for the caller to report.
 
+pub mod manifests;
+pub mod redact;
 pub mod yaml;

@@ -35,6 +35,9 @@ pub struct DocumentInfo {
     pub index: u32,
     /// The Helm template the document was rendered from (`# Source: …` comment before it).
     pub template: Option<Arc<str>>,
+    /// The cluster a Palisade inventory snapshot was taken from (its `cluster.name`, which the
+    /// snapshot writer puts before `items`).
+    pub cluster: Option<Arc<str>>,
 }
 
 /// Receives what a stream holds, in order.
@@ -381,6 +384,7 @@ impl<'a> DocumentBuilder<'a> {
                 self.document = DocumentInfo {
                     index: *self.documents_seen,
                     template: None,
+                    cluster: None,
                 };
                 self.stack.clear();
                 self.root = None;
@@ -540,6 +544,14 @@ impl<'a> DocumentBuilder<'a> {
                     match key.as_str() {
                         "kind" => self.top_kind = node.as_str().map(str::to_string),
                         "apiVersion" => self.top_api_version = node.as_str().map(str::to_string),
+                        "cluster"
+                            if self
+                                .top_api_version
+                                .as_deref()
+                                .is_some_and(|v| v.starts_with("palisade.dev/")) =>
+                        {
+                            self.document.cluster = node.str_at("name").map(Arc::from);
+                        }
                         _ => {}
                     }
                 }

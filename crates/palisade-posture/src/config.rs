@@ -1,0 +1,330 @@
+//! The user's exceptions and knobs (`palisade.yaml`): disabled checks, severity overrides, exemptions by
+//! namespace, resource or label, and the registries images may come from.
+//!
+//! ```yaml
+//! checks:
+//!   disable: [liveness-probe, readiness-probe]   # never run these
+//!   severity:
+//!     latest-tag: high                           # override the catalogue's severity
+//! exemptions:
+//!   - reason: CNI agents need the host network   # required: shown on every suppressed finding
+//!     checks: [hostNamespaces, privileged]       # omit to exempt from every check
+//!     namespaces: [kube-system]                  # any of these namespaces (`*` globs allowed)
+//!     resources: ["DaemonSet/kube-system/cilium*"]  # Kind/namespace/name or Kind/name, `*` globs
+//!     labels: {app.kubernetes.io/part-of: cilium}   # all of these labels
+//! registries:
+//!   allowed: [registry.example.com, ghcr.io/acme/] # image prefixes; empty: the check is off
+//! ```
+//!
+//! The file is parsed by the caller into a [`Node`] (this crate does no I/O); errors name the key and
+//! its line.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use palisade_core::{Mark, Node, Resource, Severity};
+
+use crate::catalogue::Catalogue;
+
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub disabled: BTreeSet<String>,
+    pub severity: BTreeMap<String, Severity>,
+    pub exemptions: Vec<Exemption>,
+    /// Image reference prefixes images must start with; empty turns the registry check off.
+    pub allowed_registries: Vec<String>,
+}
+
+/// Resources matching every given selector are exempt from `checks` (all checks when empty).
+#[derive(Debug, Clone, Default)]
+pub struct Exemption {
+    pub reason: String,
+    pub checks: Vec<String>,
+    pub namespaces: Vec<String>,
+    pub resources: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[error("{line}:{column}: {message}")]
+pub struct ConfigError {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+fn error(mark: Mark, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        line: mark.line,
+        column: mark.column,
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Reads a configuration tree, checking every check ID against `catalogue`.
+    pub fn from_node(root: &Node, catalogue: &Catalogue) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        if root.is_null() {
+            return Ok(config);
+        }
+        if !root.is_map() {
+            return Err(error(root.mark, "the configuration must be a mapping"));
+        }
+        for (key, value) in root.entries() {
+            match key.as_str() {
+                "checks" => read_checks(value, catalogue, &mut config)?,
+                "exemptions" => {
+                    for item in seq(value, "exemptions")? {
+                        config.exemptions.push(read_exemption(item, catalogue)?);
+                    }
+                }
+                "registries" => {
+                    for (key, value) in map(value, "registries")? {
+                        match key.as_str() {
+                            "allowed" => {
+                                config.allowed_registries = strings(value, "registries.allowed")?
+                            }
+                            other => {
+                                return Err(unknown_key(value, "registries", other, &["allowed"]));
+                            }
+                        }
+                    }
+                }
+                other => {
+                    return Err(unknown_key(
+                        value,
+                        "the configuration",
+                        other,
+                        &["checks", "exemptions", "registries"],
+                    ));
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn is_disabled(&self, check_id: &str) -> bool {
+        self.disabled.contains(check_id)
+    }
+
+    pub fn severity_of(&self, check_id: &str) -> Option<Severity> {
+        self.severity.get(check_id).copied()
+    }
+
+    /// The exemption that covers `check_id` on `resource`, if any.
+    pub fn exemption_for(&self, check_id: &str, resource: &Resource) -> Option<&Exemption> {
+        self.exemptions
+            .iter()
+            .find(|e| e.covers(check_id, resource))
+    }
+}
+
+impl Exemption {
+    pub fn covers(&self, check_id: &str, resource: &Resource) -> bool {
+        if !self.checks.is_empty() && !self.checks.iter().any(|c| c == check_id) {
+            return false;
+        }
+        if !self.namespaces.is_empty() {
+            let namespace = resource
+                .namespace()
+                .or_else(|| (resource.kind() == "Namespace").then(|| resource.name()))
+                .unwrap_or("");
+            if !self.namespaces.iter().any(|p| glob(p, namespace)) {
+                return false;
+            }
+        }
+        if !self.resources.is_empty() {
+            let full = resource.reference.to_string();
+            let short = format!("{}/{}", resource.kind(), resource.name());
+            if !self
+                .resources
+                .iter()
+                .any(|p| glob(p, &full) || glob(p, &short))
+            {
+                return false;
+            }
+        }
+        self.labels
+            .iter()
+            .all(|(k, v)| resource.label(k) == Some(v.as_str()))
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn read_checks(
+    value: &Node,
+    catalogue: &Catalogue,
+    config: &mut Config,
+) -> Result<(), ConfigError> {
+    for (key, value) in map(value, "checks")? {
+        match key.as_str() {
+            "disable" => {
+                for item in seq(value, "checks.disable")? {
+                    config.disabled.insert(check_id(item, catalogue)?);
+                }
+            }
+            "severity" => {
+                for (id, severity) in map(value, "checks.severity")? {
+                    let id = known_check(id, severity.mark, catalogue)?;
+                    let text = severity
+                        .to_text()
+                        .ok_or_else(|| error(severity.mark, "a severity must be a string"))?;
+                    let parsed = text
+                        .parse::<Severity>()
+                        .map_err(|e| error(severity.mark, e.to_string()))?;
+                    config.severity.insert(id, parsed);
+                }
+            }
+            other => {
+                return Err(unknown_key(
+                    value,
+                    "checks",
+                    other,
+                    &["disable", "severity"],
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_exemption(node: &Node, catalogue: &Catalogue) -> Result<Exemption, ConfigError> {
+    let mut exemption = Exemption::default();
+    for (key, value) in map(node, "an exemption")? {
+        match key.as_str() {
+            "reason" => {
+                exemption.reason = value
+                    .to_text()
+                    .ok_or_else(|| error(value.mark, "`reason` must be a string"))?
+            }
+            "checks" => {
+                for item in seq(value, "checks")? {
+                    exemption.checks.push(check_id(item, catalogue)?);
+                }
+            }
+            "namespaces" => exemption.namespaces = strings(value, "namespaces")?,
+            "resources" => exemption.resources = strings(value, "resources")?,
+            "labels" => {
+                for (k, v) in map(value, "labels")? {
+                    let v = v
+                        .to_text()
+                        .ok_or_else(|| error(v.mark, "label values must be strings"))?;
+                    exemption.labels.insert(k.clone(), v);
+                }
+            }
+            other => {
+                return Err(unknown_key(
+                    value,
+                    "an exemption",
+                    other,
+                    &["reason", "checks", "namespaces", "resources", "labels"],
+                ));
+            }
+        }
+    }
+    if exemption.reason.trim().is_empty() {
+        return Err(error(
+            node.mark,
+            "an exemption needs a `reason`: it is shown on every finding it suppresses",
+        ));
+    }
+    if exemption.namespaces.is_empty()
+        && exemption.resources.is_empty()
+        && exemption.labels.is_empty()
+    {
+        return Err(error(
+            node.mark,
+            "an exemption needs at least one of `namespaces`, `resources` or `labels` (use `checks.disable` to turn a check off everywhere)",
+        ));
+    }
+    Ok(exemption)
+}
+
+fn map<'a>(node: &'a Node, what: &str) -> Result<&'a [(String, Node)], ConfigError> {
+    if node.is_null() {
+        return Ok(&[]);
+    }
+    if !node.is_map() {
+        return Err(error(node.mark, format!("`{what}` must be a mapping")));
+    }
+    Ok(node.entries())
+}
+
+fn seq<'a>(node: &'a Node, what: &str) -> Result<&'a [Node], ConfigError> {
+    match &node.value {
+        palisade_core::Value::Null => Ok(&[]),
+        palisade_core::Value::Seq(items) => Ok(items),
+        _ => Err(error(node.mark, format!("`{what}` must be a list"))),
+    }
+}
+
+fn strings(node: &Node, what: &str) -> Result<Vec<String>, ConfigError> {
+    seq(node, what)?
+        .iter()
+        .map(|item| {
+            item.to_text()
+                .ok_or_else(|| error(item.mark, format!("`{what}` must be a list of strings")))
+        })
+        .collect()
+}
+
+fn check_id(node: &Node, catalogue: &Catalogue) -> Result<String, ConfigError> {
+    let id = node
+        .to_text()
+        .ok_or_else(|| error(node.mark, "a check ID must be a string"))?;
+    known_check(&id, node.mark, catalogue)
+}
+
+fn known_check(id: &str, mark: Mark, catalogue: &Catalogue) -> Result<String, ConfigError> {
+    catalogue
+        .lookup(id)
+        .map(|c| c.id.clone())
+        .map_err(|e| error(mark, e.to_string()))
+}
+
+fn unknown_key(value: &Node, within: &str, key: &str, known: &[&str]) -> ConfigError {
+    error(
+        value.mark,
+        format!(
+            "unknown key `{key}` in {within} (expected one of: {})",
+            known.join(", ")
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("kube-*", "kube-system"));
+        assert!(glob("*", ""));
+        assert!(glob(
+            "DaemonSet/*/cilium*",
+            "DaemonSet/kube-system/cilium-agent"
+        ));
+        assert!(!glob("kube-*", "default"));
+        assert!(!glob("a*b*c", "acb"));
+        assert!(glob("exact", "exact"));
+    }
+}
