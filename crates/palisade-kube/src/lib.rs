@@ -7,4 +7,5 @@
 
 pub mod manifests;
 pub mod redact;
+pub mod snapshot;
 pub mod yaml;

@@ -40,6 +40,9 @@ pub trait ResourceSink {
     fn error(&mut self, error: SourceError);
     /// A document that is not a Kubernetes object, or a file that is not a manifest.
     fn skipped(&mut self, _file: &str, _document: u32, _why: &str) {}
+    /// The header of a Palisade inventory snapshot (cluster identity, kinds not assessed), after
+    /// its items.
+    fn snapshot(&mut self, _file: &str, _header: Node) {}
 }
 
 /// Expands paths into the inputs they name. Paths that do not exist are errors; the rest are kept.
@@ -165,6 +168,14 @@ impl ObjectSink for Adapter<'_> {
             None => self
                 .sink
                 .skipped(&self.file, document.index, "no apiVersion or kind"),
+        }
+    }
+
+    fn list_header(&mut self, header: Node, _document: &DocumentInfo) {
+        let is_snapshot = header.str_at("kind") == Some(crate::snapshot::KIND)
+            && header.str_at("apiVersion") == Some(crate::snapshot::API_VERSION);
+        if is_snapshot {
+            self.sink.snapshot(&self.file, header);
         }
     }
 

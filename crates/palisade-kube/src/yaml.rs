@@ -61,6 +61,38 @@ pub fn is_list_kind(api_version: &str, kind: &str) -> bool {
 /// Reads every document of `reader`, reporting objects, skips and errors to `sink`. `file` names the
 /// input in errors. Never panics on any input; returns once the input is exhausted.
 pub fn read_stream(reader: impl Read, file: &str, sink: &mut dyn ObjectSink) {
+    read_documents(reader, file, sink, false)
+}
+
+/// Reads the first document of a YAML/JSON file whatever it holds (a configuration file, not a
+/// Kubernetes object). `Ok(None)` for an empty file.
+pub fn read_document(reader: impl Read, file: &str) -> Result<Option<Node>, SourceError> {
+    struct First {
+        root: Option<Node>,
+        error: Option<SourceError>,
+    }
+    impl ObjectSink for First {
+        fn object(&mut self, object: Node, _: &DocumentInfo) {
+            if self.root.is_none() {
+                self.root = Some(object);
+            }
+        }
+        fn error(&mut self, error: SourceError) {
+            self.error.get_or_insert(error);
+        }
+    }
+    let mut first = First {
+        root: None,
+        error: None,
+    };
+    read_documents(reader, file, &mut first, true);
+    match first.error {
+        Some(error) => Err(error),
+        None => Ok(first.root),
+    }
+}
+
+fn read_documents(reader: impl Read, file: &str, sink: &mut dyn ObjectSink, raw: bool) {
     let source = Rc::new(RefCell::new(ByteSource::new(reader)));
     let mut documents_seen = 0u32;
     loop {
@@ -79,6 +111,7 @@ pub fn read_stream(reader: impl Read, file: &str, sink: &mut dyn ObjectSink) {
         };
         let mut parser = Parser::new_from_iter(chars);
         let mut builder = DocumentBuilder::new(file, chunk_start_line, &mut documents_seen);
+        builder.raw = raw;
         let mut failed = false;
         loop {
             match parser.next_event() {
@@ -336,6 +369,8 @@ struct DocumentBuilder<'a> {
     /// The top-level `kind`/`apiVersion`, once seen (raw API lists put them before `items`).
     top_kind: Option<String>,
     top_api_version: Option<String>,
+    /// Hand out every document as it is (configuration files), without list handling or skipping.
+    raw: bool,
 }
 
 impl<'a> DocumentBuilder<'a> {
@@ -352,6 +387,7 @@ impl<'a> DocumentBuilder<'a> {
             streamed_items: false,
             top_kind: None,
             top_api_version: None,
+            raw: false,
         }
     }
 
@@ -493,7 +529,8 @@ impl<'a> DocumentBuilder<'a> {
             self.anchors.insert(anchor, node.clone());
         }
         let depth = self.stack.len();
-        let top_level_item = depth == 2
+        let top_level_item = !self.raw
+            && depth == 2
             && is_items_key(&self.stack[0])
             && matches!(self.stack[1], Frame::Seq { .. });
         match self.stack.last_mut() {
@@ -566,6 +603,10 @@ impl<'a> DocumentBuilder<'a> {
             return;
         };
         if root.is_null() {
+            return;
+        }
+        if self.raw {
+            sink.object(root, &self.document);
             return;
         }
         if !root.is_map() {
@@ -997,5 +1038,23 @@ mod tests {
     fn crlf_and_bom() {
         let c = read("\u{feff}apiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: w\r\n");
         assert_eq!(names(&c), ["w"]);
+    }
+
+    #[test]
+    fn read_document_returns_any_mapping() {
+        let root = read_document(
+            &b"checks:\n  disable: [a]\nitems: [1]\n"[..],
+            "palisade.yaml",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            root.at(&["checks", "disable"]).map(|n| n.items().len()),
+            Some(1)
+        );
+        assert_eq!(root.get("items").map(|n| n.items().len()), Some(1));
+        let err = read_document(&b"checks: [\n"[..], "palisade.yaml").unwrap_err();
+        assert!(err.to_string().starts_with("palisade.yaml:"), "{err}");
+        assert!(read_document(&b""[..], "empty.yaml").unwrap().is_none());
     }
 }

@@ -1,1 +1,147 @@
-fn main() {}
+//! `palisade`: the one binary. It parses arguments and wires the crates together; the work lives in
+//! the crates (see ARCHITECTURE.md). Exit codes: 0 success, 1 findings at or above `--fail-on`,
+//! 2 errors (unreadable input, unreachable cluster, bad arguments).
+
+mod checks_cmd;
+mod output;
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "palisade",
+    version,
+    about = "Open-source Kubernetes security: posture, vulnerabilities, runtime threats",
+    propagate_version = true
+)]
+struct Cli {
+    /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Assess Kubernetes manifests or a live cluster.
+    #[command(subcommand)]
+    Scan(ScanCommand),
+    /// The built-in check catalogue.
+    #[command(subcommand)]
+    Checks(ChecksCommand),
+}
+
+#[derive(Subcommand)]
+enum ScanCommand {
+    /// Assess manifests: files, directories (recursive), `kubectl get -o yaml|json` dumps, Helm
+    /// output, Palisade snapshots, or `-` for standard input.
+    K8s(ScanK8sArgs),
+    /// Assess a live cluster through the Kubernetes API.
+    Cluster(ScanClusterArgs),
+}
+
+#[derive(Args)]
+struct ScanK8sArgs {
+    /// Files or directories to assess (`-` reads standard input).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Report unreadable documents but exit 0/1 as if they were not there.
+    #[arg(long)]
+    skip_invalid: bool,
+    #[command(flatten)]
+    common: ScanOptions,
+}
+
+#[derive(Args)]
+struct ScanClusterArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// Objects per list request (the API server's `limit`).
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    page_size: u32,
+    /// Also write the discovered inventory (no secret values) to FILE, for `palisade scan k8s FILE`.
+    #[arg(long, value_name = "FILE")]
+    save_snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    common: ScanOptions,
+}
+
+#[derive(Args)]
+struct ScanOptions {
+    /// Output format.
+    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json", "sarif", "junit"])]
+    format: String,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when an unsuppressed finding is at or above this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = ["critical", "high", "medium", "low", "info"])]
+    fail_on: Option<String>,
+    /// Configuration file (default: ./palisade.yaml when it exists).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ChecksCommand {
+    /// List every check.
+    List {
+        #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// Explain a check: what it looks for, why it matters, how to fix it, framework mappings.
+    Explain {
+        /// Check ID (as printed in reports).
+        id: String,
+        #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Scan(ScanCommand::K8s(args)) => scan::manifests(args),
+        Command::Scan(ScanCommand::Cluster(args)) => scan::cluster(args),
+        Command::Checks(ChecksCommand::List { format }) => checks_cmd::list(&format),
+        Command::Checks(ChecksCommand::Explain { id, format }) => checks_cmd::explain(&id, &format),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            // One line per cause, outermost first, without a backtrace: the user needs the cause,
+            // not our call stack.
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}

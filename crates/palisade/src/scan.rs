@@ -1,0 +1,232 @@
+//! `palisade scan k8s` and `palisade scan cluster`: read an inventory, assess it, report.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use palisade_core::{Node, NotAssessed, Resource, SourceError};
+use palisade_kube::manifests::{self, Input, ResourceSink};
+use palisade_kube::snapshot::{self, ClusterInfo, SnapshotFile};
+use palisade_posture::{Assessment, Catalogue, Config, Session};
+use palisade_report::Report;
+use rayon::prelude::*;
+
+use crate::output;
+use crate::{ScanClusterArgs, ScanK8sArgs};
+
+/// What reading manifests produced on one thread.
+struct Collector<'a> {
+    session: Session<'a>,
+    errors: Vec<SourceError>,
+    not_assessed: Vec<NotAssessed>,
+    clusters: Vec<String>,
+}
+
+impl<'a> Collector<'a> {
+    fn new(catalogue: &'a Catalogue, config: &'a Config) -> Collector<'a> {
+        Collector {
+            session: Session::new(catalogue, config),
+            errors: Vec::new(),
+            not_assessed: Vec::new(),
+            clusters: Vec::new(),
+        }
+    }
+
+    fn merge(mut self, other: Collector<'a>) -> Collector<'a> {
+        self.session.merge(other.session);
+        self.errors.extend(other.errors);
+        self.not_assessed.extend(other.not_assessed);
+        self.clusters.extend(other.clusters);
+        self
+    }
+}
+
+impl ResourceSink for Collector<'_> {
+    fn resource(&mut self, resource: Resource) {
+        self.session.assess(&resource);
+    }
+
+    fn error(&mut self, error: SourceError) {
+        self.errors.push(error);
+    }
+
+    fn skipped(&mut self, file: &str, document: u32, why: &str) {
+        tracing::info!("{file}: document {document} skipped: {why}");
+    }
+
+    fn snapshot(&mut self, _file: &str, header: Node) {
+        if let Some(name) = header.get("cluster").and_then(|c| c.str_at("name")) {
+            self.clusters.push(name.to_string());
+        }
+        self.not_assessed.extend(snapshot::not_assessed_of(&header));
+    }
+}
+
+pub fn manifests(args: ScanK8sArgs) -> Result<ExitCode> {
+    let catalogue = Catalogue::builtin();
+    let config = output::load_config(args.common.config.as_deref(), &catalogue)?;
+    let (inputs, expand_errors) = manifests::expand(&args.paths);
+    if inputs.is_empty() && expand_errors.is_empty() {
+        let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        bail!(
+            "no Kubernetes manifests (.yaml, .yml, .json) found in {}",
+            paths.join(", ")
+        );
+    }
+    if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
+        bail!("`-` (standard input) can be given only once");
+    }
+
+    // Files are read and assessed in parallel, each thread with its own session; sessions merge
+    // at the end, so the result does not depend on which thread read what.
+    let collected = inputs
+        .par_iter()
+        .fold(
+            || Collector::new(&catalogue, &config),
+            |mut collector, input| {
+                manifests::read(input, &mut collector);
+                collector
+            },
+        )
+        .reduce(|| Collector::new(&catalogue, &config), Collector::merge);
+
+    let mut errors = expand_errors;
+    errors.extend(collected.errors);
+    errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    let mut not_assessed = collected.not_assessed;
+    not_assessed.sort_by(|a, b| (&a.kind, &a.namespace).cmp(&(&b.kind, &b.namespace)));
+    not_assessed.dedup();
+    let assessment = collected.session.finish();
+
+    let mut clusters = collected.clusters;
+    clusters.sort();
+    clusters.dedup();
+    let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+    let target = match clusters.as_slice() {
+        [] => format!("manifests in {}", paths.join(", ")),
+        names => format!(
+            "snapshot of cluster {} ({})",
+            names.join(", "),
+            paths.join(", ")
+        ),
+    };
+    let code = report(
+        &catalogue,
+        &config,
+        &target,
+        &assessment,
+        &not_assessed,
+        &errors,
+        &args.common,
+    )?;
+    if !errors.is_empty() {
+        let what = if errors.len() == 1 { "input" } else { "inputs" };
+        if args.skip_invalid {
+            eprintln!(
+                "warning: {} {what} could not be read and were skipped (--skip-invalid)",
+                errors.len()
+            );
+        } else {
+            eprintln!(
+                "error: {} {what} could not be read (listed in the report); use --skip-invalid to exit as if they were not there",
+                errors.len()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
+    Ok(code)
+}
+
+pub fn cluster(args: ScanClusterArgs) -> Result<ExitCode> {
+    use palisade_kube::cluster::{self, ClusterOptions};
+
+    let catalogue = Catalogue::builtin();
+    let config = output::load_config(args.common.config.as_deref(), &catalogue)?;
+    let options = ClusterOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        page_size: args.page_size.max(1),
+    };
+    let mut snapshot = match &args.save_snapshot {
+        Some(path) => Some(
+            SnapshotFile::create(path)
+                .with_context(|| format!("cannot create the snapshot file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+
+    let mut session = Session::new(&catalogue, &config);
+    let mut snapshot_error: Option<std::io::Error> = None;
+    let scan = runtime.block_on(cluster::scan(&options, &mut |resource: Resource| {
+        if let Some(file) = &mut snapshot {
+            if let Err(e) = file.add(&resource) {
+                snapshot_error.get_or_insert(e);
+            }
+        }
+        session.assess(&resource);
+    }));
+    // One line naming the cluster and the cause: the error type already says it all.
+    let scan = scan.map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    if let (Some(file), Some(path)) = (snapshot, &args.save_snapshot) {
+        if let Some(e) = snapshot_error {
+            return Err(e).with_context(|| format!("cannot write the snapshot {}", path.display()));
+        }
+        let identity = &scan.identity;
+        let info = ClusterInfo {
+            name: identity.name.clone(),
+            server: identity.server.clone(),
+            context: identity.context.clone(),
+            version: identity.version.clone(),
+        };
+        let objects = file
+            .finish(&info, &scan.not_assessed)
+            .with_context(|| format!("cannot write the snapshot {}", path.display()))?;
+        eprintln!("snapshot of {objects} objects written to {}", path.display());
+    }
+
+    let assessment = session.finish();
+    let target = format!("cluster {} ({})", scan.identity.name, scan.identity.server);
+    report(
+        &catalogue,
+        &config,
+        &target,
+        &assessment,
+        &scan.not_assessed,
+        &[],
+        &args.common,
+    )
+}
+
+fn report(
+    catalogue: &Catalogue,
+    config: &Config,
+    target: &str,
+    assessment: &Assessment,
+    not_assessed: &[NotAssessed],
+    errors: &[SourceError],
+    options: &crate::ScanOptions,
+) -> Result<ExitCode> {
+    let checks: Vec<&palisade_core::Check> = catalogue
+        .iter()
+        .filter(|c| !config.is_disabled(&c.id))
+        .map(|c| c.as_ref())
+        .collect();
+    let assessed: BTreeMap<String, usize> = assessment.assessed_by_kind.clone();
+    let report = Report {
+        tool_version: env!("CARGO_PKG_VERSION"),
+        target,
+        findings: &assessment.findings,
+        not_assessed,
+        errors,
+        assessed_by_kind: &assessed,
+        checks: &checks,
+    };
+    output::write_report(&report, options)?;
+    output::fail_on_code(&assessment.findings, options.fail_on.as_deref())
+}
