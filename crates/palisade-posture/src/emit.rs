@@ -58,6 +58,20 @@ impl<'a> Emitter<'a> {
         path: &FieldPath,
         message: impl Into<String>,
     ) {
+        self.emit_with_severity(check_id, None, container, path, message)
+    }
+
+    /// Like [`Emitter::emit`], for checks whose severity depends on what they found (an internal
+    /// load balancer is less exposed than a public one). A severity set in the configuration still
+    /// wins: the user's word is final.
+    pub fn emit_with_severity(
+        &mut self,
+        check_id: &str,
+        severity: Option<palisade_core::Severity>,
+        container: Option<&str>,
+        path: &FieldPath,
+        message: impl Into<String>,
+    ) {
         let Some(check) = self.context.catalogue.get(check_id) else {
             debug_assert!(false, "check {check_id} is not in the catalogue");
             return;
@@ -75,7 +89,10 @@ impl<'a> Emitter<'a> {
         };
         self.findings.push(Finding {
             check: check.clone(),
-            severity: config.severity_of(check_id).unwrap_or(check.severity),
+            severity: config
+                .severity_of(check_id)
+                .or(severity)
+                .unwrap_or(check.severity),
             resource: self.resource.reference.clone(),
             container: container.map(str::to_string),
             message: message.into(),

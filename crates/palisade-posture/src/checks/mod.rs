@@ -44,7 +44,7 @@ pub(crate) fn assess(resource: &Resource, context: Context<'_>, findings: &mut V
 }
 
 /// Whether a workload is managed by another workload that is assessed in its place.
-fn is_controlled_workload(resource: &Resource) -> bool {
+pub(crate) fn is_controlled_workload(resource: &Resource) -> bool {
     resource
         .metadata()
         .get("ownerReferences")
