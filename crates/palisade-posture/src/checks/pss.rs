@@ -941,18 +941,18 @@ fn windows_host_process(pod: &Pod<'_>, emit: &mut Emitter<'_>) {
 }
 
 fn host_probes_and_host_lifecycle(pod: &Pod<'_>, emit: &mut Emitter<'_>) {
+    let mut handlers: Vec<Vec<&str>> = Vec::new();
+    for probe in PROBES {
+        for action in NETWORK_ACTIONS {
+            handlers.push(vec![probe, action, "host"]);
+        }
+    }
+    for hook in LIFECYCLE_HOOKS {
+        for action in NETWORK_ACTIONS {
+            handlers.push(vec!["lifecycle", hook, action, "host"]);
+        }
+    }
     for c in &pod.containers {
-        let mut handlers: Vec<Vec<&str>> = Vec::new();
-        for probe in PROBES {
-            for action in NETWORK_ACTIONS {
-                handlers.push(vec![probe, action, "host"]);
-            }
-        }
-        for hook in LIFECYCLE_HOOKS {
-            for action in NETWORK_ACTIONS {
-                handlers.push(vec!["lifecycle", hook, action, "host"]);
-            }
-        }
         let mut hosts = Vec::new();
         let mut first = None;
         for keys in &handlers {

@@ -18,6 +18,12 @@
 //! a `kube-system` service account bound to `cluster-admin` or to a custom role is exactly what an
 //! attacker plants for persistence, so it is reported. Bindings Kubernetes itself maintains
 //! (`kubernetes.io/bootstrapping: rbac-defaults`) are never reported.
+//!
+//! "Who can" findings are one per (binding, subject, capability), on `subjects[i]` of the binding.
+//! A namespaced grant is one severity level below a cluster-wide one, and a grant limited by
+//! `resourceNames` one more; a namespaced grant that reaches a service account holding
+//! cluster-wide power in the same namespace (minting its token, impersonating it, running a pod as
+//! it, reading its legacy token Secret) is critical whatever its scope, and says which account.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -358,6 +364,8 @@ pub(crate) fn assess(resource: &Resource, emit: &mut Emitter<'_>) {
     for (index, node) in rules_of(resource).iter().enumerate() {
         let rule = Rule::from_node(node);
         let path = FieldPath::root().key("rules").index(index);
+        // `*` verbs on named non-resource URLs (`/healthz`, `/metrics`) open nothing beyond those
+        // endpoints; non-resource rules are reported only for a wildcard URL.
         if !rule.resources.is_empty() {
             if let Some(at) = position(node, "verbs", "*") {
                 emit.emit(
@@ -1327,6 +1335,10 @@ struct ResolvedRole<'a> {
 }
 
 impl ResolvedRole<'_> {
+    fn describe_short(&self) -> String {
+        format!("{} `{}`", self.kind, self.name)
+    }
+
     fn describe(&self) -> String {
         let mut text = format!("{} `{}`", self.kind, self.name);
         if self.builtin {
@@ -1769,12 +1781,6 @@ impl<'a> Powers<'a> {
     }
 }
 
-impl ResolvedRole<'_> {
-    fn describe_short(&self) -> String {
-        format!("{} `{}`", self.kind, self.name)
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Assessing bindings.
 // ---------------------------------------------------------------------------------------------
@@ -1858,7 +1864,7 @@ impl Assessor<'_, '_> {
                 let what = if role.name == "cluster-admin" {
                     String::new()
                 } else {
-                    ", which grants every verb on every resource like cluster-admin".to_string()
+                    " (every verb on every resource, like cluster-admin)".to_string()
                 };
                 let reach = if cluster_wide {
                     ""
@@ -1961,8 +1967,8 @@ impl Assessor<'_, '_> {
         }
     }
 
-    /// Emits a finding on subject `subject` of `binding` with a severity that depends on the
-    /// binding's reach, unless the user set the check's severity in the configuration.
+    /// Emits a finding on subject `subject` of `binding` with a severity that depends on what the
+    /// binding reaches (a severity set in the configuration still wins).
     fn report(
         &self,
         binding: &Resource,
@@ -1972,14 +1978,1128 @@ impl Assessor<'_, '_> {
         message: String,
         severity: Severity,
     ) {
-        let before = findings.len();
         let path = FieldPath::root().key("subjects").index(subject);
-        Emitter::new(self.context, binding, findings).emit(check, None, &path, message);
-        if findings.len() > before
-            && self.context.config.severity_of(check).is_none()
-            && let Some(finding) = findings.last_mut()
-        {
-            finding.severity = severity;
+        Emitter::new(self.context, binding, findings).emit_with_severity(
+            check,
+            Some(severity),
+            None,
+            &path,
+            message,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{findings, findings_with, resources};
+    use crate::{Catalogue, Config, Session};
+
+    // Trimmed from the demo cluster's manifests (data set A, manifests/70-rbac.yaml,
+    // 00-node-components-rbac.yaml, 10-kube-system.yaml, 30-payments.yaml, 50-dev.yaml,
+    // 60-kubernetes-dashboard.yaml).
+    const PLATFORM_SUPERUSER: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: platform-superuser
+rules:
+- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: ["*"]
+- nonResourceURLs: ["*"]
+  verbs: ["*"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: platform-superusers
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: platform-superuser
+subjects:
+- kind: Group
+  apiGroup: rbac.authorization.k8s.io
+  name: platform-admins
+"#;
+
+    const SECRET_READER: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: secret-reader
+rules:
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: developers-secret-reader
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: secret-reader
+subjects:
+- kind: Group
+  apiGroup: rbac.authorization.k8s.io
+  name: developers
+"#;
+
+    const RBAC_DELEGATOR: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: rbac-delegator
+rules:
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["roles", "clusterroles"]
+  verbs: ["get", "list", "escalate", "bind"]
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["rolebindings", "clusterrolebindings"]
+  verbs: ["get", "list", "create", "update", "delete"]
+- apiGroups: [""]
+  resources: ["users", "groups", "serviceaccounts"]
+  verbs: ["impersonate"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: ops-automation-rbac-delegator
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: rbac-delegator
+subjects:
+- kind: ServiceAccount
+  name: ops-automation
+  namespace: monitoring
+"#;
+
+    const POD_EXEC_ROLE: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: pod-exec
+rules:
+- apiGroups: [""]
+  resources: ["pods", "pods/log"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["pods/exec", "pods/attach", "pods/portforward"]
+  verbs: ["create", "get"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: developers-exec
+  namespace: shop
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: pod-exec
+subjects:
+- kind: Group
+  apiGroup: rbac.authorization.k8s.io
+  name: developers
+"#;
+
+    const DEVELOPERS_EDIT: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: developers-edit
+  namespace: dev
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: edit
+subjects:
+- kind: Group
+  apiGroup: rbac.authorization.k8s.io
+  name: developers
+"#;
+
+    const CI_DEPLOYER_CLUSTER_ADMIN: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: ci-deployer-cluster-admin
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+subjects:
+- kind: ServiceAccount
+  name: ci-deployer
+  namespace: dev
+"#;
+
+    const CI_DEPLOYER_TOKEN: &str = r#"
+apiVersion: v1
+kind: Secret
+metadata:
+  name: ci-deployer-token
+  namespace: dev
+  annotations:
+    kubernetes.io/service-account.name: ci-deployer
+type: kubernetes.io/service-account-token
+"#;
+
+    const AUTHENTICATED_INVENTORY: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: cluster-inventory-reader
+rules:
+- apiGroups: [""]
+  resources: ["namespaces", "nodes"]
+  verbs: ["get", "list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: authenticated-cluster-inventory
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-inventory-reader
+subjects:
+- kind: Group
+  apiGroup: rbac.authorization.k8s.io
+  name: system:authenticated
+"#;
+
+    /// Components: none of these may produce a finding.
+    const NODE_COMPONENTS: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: system:nodes-kubelet
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: Group
+  name: system:nodes
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:node
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: system:cloud-controller-manager
+rules:
+- apiGroups: [""]
+  resources: ["services/status"]
+  verbs: ["patch", "update"]
+- apiGroups: [""]
+  resources: ["nodes"]
+  verbs: ["get", "list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: system:cloud-controller-manager
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: system:cloud-controller-manager
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:cloud-controller-manager
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: system:coredns
+  labels:
+    kubernetes.io/bootstrapping: rbac-defaults
+rules:
+- apiGroups: [""]
+  resources: ["endpoints", "services", "pods", "namespaces"]
+  verbs: ["list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: system:coredns
+  labels:
+    kubernetes.io/bootstrapping: rbac-defaults
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:coredns
+subjects:
+- kind: ServiceAccount
+  name: coredns
+  namespace: kube-system
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: eks:kube-proxy
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:node-proxier
+subjects:
+- kind: ServiceAccount
+  name: kube-proxy
+  namespace: kube-system
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: cluster-admin
+  labels:
+    kubernetes.io/bootstrapping: rbac-defaults
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+subjects:
+- kind: Group
+  apiGroup: rbac.authorization.k8s.io
+  name: system:masters
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: system:public-info-viewer
+  labels:
+    kubernetes.io/bootstrapping: rbac-defaults
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:public-info-viewer
+subjects:
+- kind: Group
+  apiGroup: rbac.authorization.k8s.io
+  name: system:authenticated
+- kind: Group
+  apiGroup: rbac.authorization.k8s.io
+  name: system:unauthenticated
+"#;
+
+    fn rbac_findings(yaml: &str) -> Vec<Finding> {
+        findings(yaml)
+            .into_iter()
+            .filter(|f| f.check.id.starts_with("rbac-"))
+            .collect()
+    }
+
+    /// The findings of check `id` on the resource printed as `resource` (`Kind/ns/name`).
+    fn of<'a>(all: &'a [Finding], id: &str, resource: &str) -> Vec<&'a Finding> {
+        all.iter()
+            .filter(|f| f.check.id == id && f.resource.to_string() == resource)
+            .collect()
+    }
+
+    fn only<'a>(all: &'a [Finding], id: &str, resource: &str) -> &'a Finding {
+        let found = of(all, id, resource);
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one {id} on {resource}, got {all:#?}"
+        );
+        found[0]
+    }
+
+    fn ids_on(all: &[Finding], resource: &str) -> Vec<String> {
+        let mut ids: Vec<String> = all
+            .iter()
+            .filter(|f| f.resource.to_string() == resource)
+            .map(|f| f.check.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn role(rules: &str) -> Vec<Resource> {
+        resources(&format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: r\nrules:\n{rules}"
+        ))
+    }
+
+    fn parsed_rules(resources: &[Resource]) -> Vec<Rule<'_>> {
+        resources
+            .iter()
+            .flat_map(|r| rules_of(r).iter().map(Rule::from_node))
+            .collect()
+    }
+
+    #[test]
+    fn wildcards_are_reported_at_the_wildcard() {
+        let all = rbac_findings(PLATFORM_SUPERUSER);
+        let verbs = only(&all, WILDCARD_VERBS, "ClusterRole/platform-superuser");
+        assert_eq!(verbs.evidence.path, "rules[0].verbs[0]");
+        assert_eq!(verbs.evidence.line, Some(9));
+        assert!(verbs.message.contains("every resource in every API group"));
+        let mut paths: Vec<&str> = of(&all, WILDCARD_RESOURCES, "ClusterRole/platform-superuser")
+            .iter()
+            .map(|f| f.evidence.path.as_str())
+            .collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            ["rules[0].resources[0]", "rules[1].nonResourceURLs[0]"]
+        );
+    }
+
+    #[test]
+    fn specific_rules_are_not_wildcards() {
+        let all = rbac_findings(SECRET_READER);
+        assert!(of(&all, WILDCARD_VERBS, "ClusterRole/secret-reader").is_empty());
+        assert!(of(&all, WILDCARD_RESOURCES, "ClusterRole/secret-reader").is_empty());
+        // `*/scale` names one subresource of every resource: not "every resource".
+        let all = rbac_findings(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: scaler, namespace: shop}\nrules:\n- apiGroups: [apps]\n  resources: [\"*/scale\"]\n  verbs: [get, update]\n",
+        );
+        assert!(all.is_empty(), "{all:#?}");
+    }
+
+    #[test]
+    fn wildcard_in_a_role_limited_by_name_says_so() {
+        let all = rbac_findings(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: cm, namespace: shop}\nrules:\n- apiGroups: [\"\"]\n  resources: [configmaps]\n  resourceNames: [cart-config]\n  verbs: [\"*\"]\n",
+        );
+        let finding = only(&all, WILDCARD_VERBS, "Role/shop/cm");
+        assert!(
+            finding
+                .message
+                .contains("limited to objects named `cart-config`"),
+            "{}",
+            finding.message
+        );
+    }
+
+    #[test]
+    fn roles_kubernetes_maintains_are_not_wildcard_findings() {
+        let yaml = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: cluster-admin
+  labels: {kubernetes.io/bootstrapping: rbac-defaults}
+rules:
+- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: ["*"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: system:controller:generic-garbage-collector
+rules:
+- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: [get, list, watch, patch, update, delete]
+"#;
+        assert!(rbac_findings(yaml).is_empty());
+    }
+
+    #[test]
+    fn cluster_admin_binding_to_a_service_account() {
+        let all = rbac_findings(CI_DEPLOYER_CLUSTER_ADMIN);
+        let finding = only(
+            &all,
+            CLUSTER_ADMIN_BINDING,
+            "ClusterRoleBinding/ci-deployer-cluster-admin",
+        );
+        assert_eq!(finding.severity, Severity::Critical);
+        assert_eq!(finding.evidence.path, "subjects[0]");
+        assert_eq!(
+            finding.message,
+            "binds ClusterRole `cluster-admin` to ServiceAccount `dev/ci-deployer` cluster-wide"
+        );
+        // The capabilities cluster-admin implies are not restated one by one.
+        assert_eq!(
+            ids_on(&all, "ClusterRoleBinding/ci-deployer-cluster-admin"),
+            [CLUSTER_ADMIN_BINDING]
+        );
+    }
+
+    #[test]
+    fn cluster_admin_in_a_role_binding_is_high() {
+        let all = rbac_findings(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: ns-admin, namespace: shop}\nroleRef: {kind: ClusterRole, name: cluster-admin}\nsubjects:\n- {kind: User, name: alice}\n",
+        );
+        let finding = only(&all, CLUSTER_ADMIN_BINDING, "RoleBinding/shop/ns-admin");
+        assert_eq!(finding.severity, Severity::High);
+        assert!(finding.message.contains("User `alice` in namespace `shop`"));
+    }
+
+    #[test]
+    fn a_role_granting_everything_counts_as_cluster_admin() {
+        let all = rbac_findings(PLATFORM_SUPERUSER);
+        let finding = only(
+            &all,
+            CLUSTER_ADMIN_BINDING,
+            "ClusterRoleBinding/platform-superusers",
+        );
+        assert_eq!(finding.severity, Severity::Critical);
+        assert!(finding.message.contains("like cluster-admin"));
+        assert!(finding.message.contains("Group `platform-admins`"));
+    }
+
+    #[test]
+    fn components_and_bootstrap_bindings_produce_nothing() {
+        let all = rbac_findings(NODE_COMPONENTS);
+        assert!(all.is_empty(), "{all:#?}");
+    }
+
+    #[test]
+    fn a_kube_system_service_account_bound_to_cluster_admin_is_reported() {
+        // What an attacker plants for persistence (step 10 of the demo cluster's attack).
+        let all = rbac_findings(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: kube-proxy-debug}\nroleRef: {kind: ClusterRole, name: cluster-admin}\nsubjects:\n- {kind: ServiceAccount, name: kube-proxy-debug, namespace: kube-system}\n",
+        );
+        let finding = only(
+            &all,
+            CLUSTER_ADMIN_BINDING,
+            "ClusterRoleBinding/kube-proxy-debug",
+        );
+        assert!(finding.message.contains("`kube-system/kube-proxy-debug`"));
+    }
+
+    #[test]
+    fn anonymous_bindings_are_critical() {
+        let yaml = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: anyone-views, namespace: shop}
+roleRef: {kind: ClusterRole, name: view}
+subjects:
+- {kind: User, name: system:anonymous}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: health}
+roleRef: {kind: ClusterRole, name: system:public-info-viewer}
+subjects:
+- {kind: Group, name: system:unauthenticated}
+"#;
+        let all = rbac_findings(yaml);
+        let finding = only(&all, ANONYMOUS_BINDING, "RoleBinding/shop/anyone-views");
+        assert_eq!(finding.severity, Severity::Critical);
+        assert!(finding.message.contains("User `system:anonymous`"));
+        // Binding the role Kubernetes already gives to everyone adds nothing.
+        assert!(of(&all, ANONYMOUS_BINDING, "ClusterRoleBinding/health").is_empty());
+    }
+
+    #[test]
+    fn authenticated_binding_to_a_custom_role() {
+        let all = rbac_findings(AUTHENTICATED_INVENTORY);
+        let finding = only(
+            &all,
+            AUTHENTICATED_BINDING,
+            "ClusterRoleBinding/authenticated-cluster-inventory",
+        );
+        assert_eq!(finding.severity, Severity::High);
+        assert!(finding.message.contains("every authenticated identity"));
+        // Listing nodes and namespaces is none of the dangerous capabilities.
+        assert_eq!(
+            ids_on(&all, "ClusterRoleBinding/authenticated-cluster-inventory"),
+            [AUTHENTICATED_BINDING]
+        );
+    }
+
+    #[test]
+    fn broad_groups_bound_to_default_or_builtin_roles() {
+        let yaml = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: basic}
+roleRef: {kind: ClusterRole, name: system:basic-user}
+subjects:
+- {kind: Group, name: system:authenticated}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: everyone-views}
+roleRef: {kind: ClusterRole, name: view}
+subjects:
+- {kind: Group, name: system:serviceaccounts}
+"#;
+        let all = rbac_findings(yaml);
+        assert!(of(&all, AUTHENTICATED_BINDING, "ClusterRoleBinding/basic").is_empty());
+        let finding = only(
+            &all,
+            AUTHENTICATED_BINDING,
+            "ClusterRoleBinding/everyone-views",
+        );
+        assert!(
+            finding
+                .message
+                .contains("every service account of the cluster")
+        );
+    }
+
+    #[test]
+    fn secret_readers_cluster_wide_and_in_a_namespace() {
+        let all = rbac_findings(SECRET_READER);
+        let finding = only(
+            &all,
+            READ_SECRETS,
+            "ClusterRoleBinding/developers-secret-reader",
+        );
+        assert_eq!(finding.severity, Severity::Critical);
+        assert_eq!(finding.container, None);
+        assert_eq!(
+            finding.message,
+            "Group `developers` can read Secrets cluster-wide via ClusterRole `secret-reader`: `secrets` (get, list, watch)"
+        );
+        let namespaced = format!(
+            "{SECRET_READER}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: readers, namespace: shop}}\nroleRef: {{kind: ClusterRole, name: secret-reader}}\nsubjects:\n- {{kind: User, name: bob}}\n"
+        );
+        let all = rbac_findings(&namespaced);
+        let finding = only(&all, READ_SECRETS, "RoleBinding/shop/readers");
+        assert_eq!(finding.severity, Severity::High);
+        assert!(finding.message.contains("in namespace `shop`"));
+    }
+
+    #[test]
+    fn reading_named_secrets_is_not_reported() {
+        let yaml = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: kubernetes-dashboard, namespace: kubernetes-dashboard}
+rules:
+- apiGroups: [""]
+  resources: ["secrets"]
+  resourceNames: ["kubernetes-dashboard-key-holder", "kubernetes-dashboard-certs"]
+  verbs: ["get", "update", "delete"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: kubernetes-dashboard, namespace: kubernetes-dashboard}
+roleRef: {kind: Role, name: kubernetes-dashboard}
+subjects:
+- {kind: ServiceAccount, name: kubernetes-dashboard, namespace: kubernetes-dashboard}
+"#;
+        assert!(rbac_findings(yaml).is_empty());
+    }
+
+    #[test]
+    fn delegator_can_escalate_bind_and_impersonate() {
+        let all = rbac_findings(RBAC_DELEGATOR);
+        let binding = "ClusterRoleBinding/ops-automation-rbac-delegator";
+        assert_eq!(ids_on(&all, binding), [ESCALATE_BIND, IMPERSONATE]);
+        let escalate = only(&all, ESCALATE_BIND, binding);
+        assert_eq!(escalate.severity, Severity::Critical);
+        assert!(
+            escalate
+                .message
+                .starts_with("ServiceAccount `monitoring/ops-automation` can")
+        );
+        assert!(
+            escalate
+                .message
+                .contains("`roles.rbac.authorization.k8s.io` (escalate, bind)")
+        );
+        let impersonate = only(&all, IMPERSONATE, binding);
+        assert!(
+            impersonate
+                .message
+                .contains("`users`, `groups`, `serviceaccounts` (impersonate)"),
+            "{}",
+            impersonate.message
+        );
+    }
+
+    #[test]
+    fn cluster_scoped_grants_do_not_count_in_a_role_binding() {
+        let yaml = format!(
+            "{RBAC_DELEGATOR}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: delegate, namespace: ops}}\nroleRef: {{kind: ClusterRole, name: rbac-delegator}}\nsubjects:\n- {{kind: User, name: carol}}\n"
+        );
+        let all = rbac_findings(&yaml);
+        let impersonate = only(&all, IMPERSONATE, "RoleBinding/ops/delegate");
+        assert_eq!(impersonate.severity, Severity::High);
+        // Users and groups are cluster-scoped: only the namespace's service accounts remain.
+        assert!(
+            impersonate
+                .message
+                .ends_with("`serviceaccounts` (impersonate)")
+        );
+        let escalate = only(&all, ESCALATE_BIND, "RoleBinding/ops/delegate");
+        // `escalate` on ClusterRoles is cluster-scoped; `bind` of a ClusterRole is not.
+        assert!(
+            escalate
+                .message
+                .contains("`clusterroles.rbac.authorization.k8s.io` (bind)"),
+            "{}",
+            escalate.message
+        );
+    }
+
+    #[test]
+    fn exec_in_a_namespace() {
+        let all = rbac_findings(POD_EXEC_ROLE);
+        let finding = only(&all, POD_EXEC, "RoleBinding/shop/developers-exec");
+        assert_eq!(finding.severity, Severity::High);
+        assert_eq!(
+            finding.message,
+            "Group `developers` can run commands in containers in namespace `shop` via ClusterRole `pod-exec`: `pods/exec`, `pods/attach` (create, get)"
+        );
+        // Reading pods is not creating them.
+        assert_eq!(ids_on(&all, "RoleBinding/shop/developers-exec"), [POD_EXEC]);
+    }
+
+    #[test]
+    fn edit_grants_pods_exec_secrets_tokens_and_impersonation() {
+        let all = rbac_findings(DEVELOPERS_EDIT);
+        let binding = "RoleBinding/dev/developers-edit";
+        assert_eq!(
+            ids_on(&all, binding),
+            [
+                CREATE_PODS,
+                CREATE_TOKEN,
+                IMPERSONATE,
+                POD_EXEC,
+                READ_SECRETS
+            ]
+        );
+        for finding in of(&all, CREATE_TOKEN, binding) {
+            assert_eq!(finding.severity, Severity::High);
+            assert!(
+                finding
+                    .message
+                    .contains("built-in rules of Kubernetes 1.36")
+            );
         }
+        let exec = only(&all, POD_EXEC, binding);
+        // `get` (WebSocket) and `create` (SPDY) both come from the built-in edit role.
+        assert!(exec.message.contains("(create, get)"), "{}", exec.message);
+    }
+
+    #[test]
+    fn a_namespace_grant_reaching_a_cluster_admin_service_account_is_critical() {
+        let yaml = format!("{DEVELOPERS_EDIT}---{CI_DEPLOYER_CLUSTER_ADMIN}---{CI_DEPLOYER_TOKEN}");
+        let all = rbac_findings(&yaml);
+        let binding = "RoleBinding/dev/developers-edit";
+        for id in [CREATE_TOKEN, IMPERSONATE, CREATE_PODS] {
+            let finding = only(&all, id, binding);
+            assert_eq!(finding.severity, Severity::Critical, "{id}");
+            assert!(
+                finding
+                    .message
+                    .contains("ServiceAccount `dev/ci-deployer` there holds cluster-admin (ClusterRoleBinding `ci-deployer-cluster-admin`)"),
+                "{}",
+                finding.message
+            );
+        }
+        let secrets = only(&all, READ_SECRETS, binding);
+        assert_eq!(secrets.severity, Severity::Critical);
+        assert!(
+            secrets
+                .message
+                .contains("Secret `ci-deployer-token` there holds a token")
+        );
+        // Exec reaches pods, not service accounts: unchanged.
+        assert_eq!(only(&all, POD_EXEC, binding).severity, Severity::High);
+    }
+
+    #[test]
+    fn minting_a_token_for_itself_is_no_escalation() {
+        let yaml = format!(
+            "{CI_DEPLOYER_CLUSTER_ADMIN}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: self-token, namespace: dev}}\nrules:\n- apiGroups: [\"\"]\n  resources: [serviceaccounts/token]\n  resourceNames: [ci-deployer]\n  verbs: [create]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: self-token, namespace: dev}}\nroleRef: {{kind: Role, name: self-token}}\nsubjects:\n- {{kind: ServiceAccount, name: ci-deployer}}\n- {{kind: User, name: dave}}\n"
+        );
+        let all = rbac_findings(&yaml);
+        let tokens = of(&all, CREATE_TOKEN, "RoleBinding/dev/self-token");
+        assert_eq!(tokens.len(), 2);
+        let own = tokens
+            .iter()
+            .find(|f| f.evidence.path == "subjects[0]")
+            .unwrap();
+        assert_eq!(own.severity, Severity::Medium);
+        assert!(own.message.contains("only objects named `ci-deployer`"));
+        let other = tokens
+            .iter()
+            .find(|f| f.evidence.path == "subjects[1]")
+            .unwrap();
+        assert_eq!(other.severity, Severity::Critical);
+    }
+
+    #[test]
+    fn named_impersonation_is_reported_one_level_lower() {
+        let yaml = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: impersonate-alice}
+rules:
+- apiGroups: [""]
+  resources: ["users"]
+  resourceNames: ["alice"]
+  verbs: ["impersonate"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: proxy}
+roleRef: {kind: ClusterRole, name: impersonate-alice}
+subjects:
+- {kind: ServiceAccount, name: auth-proxy, namespace: proxy}
+"#;
+        let all = rbac_findings(yaml);
+        let finding = only(&all, IMPERSONATE, "ClusterRoleBinding/proxy");
+        assert_eq!(finding.severity, Severity::High);
+        assert!(finding.message.ends_with("(only objects named `alice`)"));
+    }
+
+    #[test]
+    fn node_proxy_webhooks_csr_and_volumes() {
+        let cluster_role = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: platform-ops}
+rules:
+- apiGroups: [""]
+  resources: ["nodes/proxy", "persistentvolumes"]
+  verbs: ["get", "create"]
+- apiGroups: ["admissionregistration.k8s.io"]
+  resources: ["mutatingwebhookconfigurations"]
+  verbs: ["patch"]
+- apiGroups: ["certificates.k8s.io"]
+  resources: ["certificatesigningrequests/approval"]
+  verbs: ["update"]
+"#;
+        let bindings = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: platform-ops}
+roleRef: {kind: ClusterRole, name: platform-ops}
+subjects:
+- {kind: Group, name: platform-ops}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: platform-ops, namespace: shop}
+roleRef: {kind: ClusterRole, name: platform-ops}
+subjects:
+- {kind: Group, name: platform-ops}
+"#;
+        let all = rbac_findings(&format!("{cluster_role}---{bindings}"));
+        // Approving a CSR also needs `approve` on a signer, which this role lacks.
+        assert_eq!(
+            ids_on(&all, "ClusterRoleBinding/platform-ops"),
+            [CREATE_PERSISTENT_VOLUMES, NODES_PROXY, WEBHOOK_CONFIG]
+        );
+        assert_eq!(
+            only(&all, NODES_PROXY, "ClusterRoleBinding/platform-ops").severity,
+            Severity::Critical
+        );
+        // All three concern cluster-scoped objects: a RoleBinding grants none of them.
+        assert!(ids_on(&all, "RoleBinding/shop/platform-ops").is_empty());
+
+        let signer = "- apiGroups: [\"certificates.k8s.io\"]\n  resources: [\"signers\"]\n  resourceNames: [\"kubernetes.io/kube-apiserver-client\"]\n  verbs: [\"approve\"]\n";
+        let all = rbac_findings(&format!("{cluster_role}{signer}---{bindings}"));
+        let finding = only(&all, APPROVE_CSR, "ClusterRoleBinding/platform-ops");
+        assert_eq!(finding.severity, Severity::High);
+        assert!(
+            finding
+                .message
+                .contains("kubernetes.io/kube-apiserver-client")
+        );
+    }
+
+    #[test]
+    fn matching_follows_the_authorizer() {
+        let parsed = role(
+            "- apiGroups: [\"\"]\n  resources: [\"pods/*\"]\n  verbs: [create]\n- apiGroups: [\"\"]\n  resources: [\"*/attach\"]\n  verbs: [get]\n- apiGroups: []\n  resources: [\"*\"]\n  verbs: [\"*\"]\n",
+        );
+        let rules = parsed_rules(&parsed);
+        let [pods_star, star_attach, no_groups] = &rules[..] else {
+            panic!("three rules expected")
+        };
+        assert!(!pods_star.covers("create", "", "pods", "exec"));
+        assert!(star_attach.covers("get", "", "pods", "attach"));
+        assert!(!star_attach.covers("get", "", "pods", ""));
+        assert!(!no_groups.covers("get", "", "secrets", ""));
+
+        let everything = role("- apiGroups: [\"*\"]\n  resources: [\"*\"]\n  verbs: [\"*\"]\n");
+        let rule = parsed_rules(&everything).remove(0);
+        assert!(rule.covers("create", "", "pods", "exec"));
+        assert!(rule.covers("approve", "certificates.k8s.io", "signers", ""));
+        assert!(rule.is_everything());
+    }
+
+    #[test]
+    fn resource_names_never_limit_a_create() {
+        let named = role(
+            "- apiGroups: [\"\"]\n  resources: [pods, pods/exec]\n  resourceNames: [web-0]\n  verbs: [create]\n",
+        );
+        let rules = parsed_rules(&named);
+        let create_pods = probe(&["create"], "", "pods", "", Scope::Namespaced);
+        assert!(access(&rules, "create", &create_pods).is_none());
+        let exec = probe(&["create"], "", "pods", "exec", Scope::Namespaced);
+        assert!(matches!(
+            access(&rules, "create", &exec),
+            Some(Access::Named(names)) if names == ["web-0"]
+        ));
+    }
+
+    #[test]
+    fn aggregated_roles_get_the_rules_they_select() {
+        let yaml = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: monitoring-admin}
+aggregationRule:
+  clusterRoleSelectors:
+  - matchLabels: {acme.io/aggregate-to-monitoring-admin: "true"}
+rules: []
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: monitoring-secrets
+  labels: {acme.io/aggregate-to-monitoring-admin: "true"}
+rules:
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["list"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: monitoring-admins}
+roleRef: {kind: ClusterRole, name: monitoring-admin}
+subjects:
+- {kind: Group, name: sre}
+"#;
+        let all = rbac_findings(yaml);
+        let finding = only(&all, READ_SECRETS, "ClusterRoleBinding/monitoring-admins");
+        assert!(finding.message.contains("`secrets` (list)"));
+    }
+
+    #[test]
+    fn built_in_roles_include_what_is_aggregated_into_them() {
+        let yaml = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: node-debugging
+  labels: {rbac.authorization.k8s.io/aggregate-to-view: "true"}
+rules:
+- apiGroups: [""]
+  resources: ["nodes/proxy"]
+  verbs: ["get"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: admins}
+roleRef: {kind: ClusterRole, name: admin}
+subjects:
+- {kind: User, name: erin}
+"#;
+        let all = rbac_findings(yaml);
+        // admin aggregates edit, which aggregates view, which aggregates node-debugging.
+        let finding = only(&all, NODES_PROXY, "ClusterRoleBinding/admins");
+        assert!(finding.message.contains("via ClusterRole `admin`"));
+    }
+
+    #[test]
+    fn aggregation_cycles_terminate() {
+        let yaml = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: a, labels: {loop: "a"}}
+aggregationRule:
+  clusterRoleSelectors:
+  - matchExpressions: [{key: loop, operator: In, values: ["b"]}]
+rules:
+- apiGroups: [""]
+  resources: ["serviceaccounts/token"]
+  verbs: ["create"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: b, labels: {loop: "b"}}
+aggregationRule:
+  clusterRoleSelectors:
+  - matchExpressions: [{key: loop, operator: Exists}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: loop}
+roleRef: {kind: ClusterRole, name: b}
+subjects:
+- {kind: User, name: frank}
+"#;
+        let all = rbac_findings(yaml);
+        only(&all, CREATE_TOKEN, "ClusterRoleBinding/loop");
+    }
+
+    #[test]
+    fn service_accounts_spelled_as_users() {
+        let yaml = format!(
+            "{SECRET_READER}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: sa-user}}\nroleRef: {{kind: ClusterRole, name: secret-reader}}\nsubjects:\n- {{kind: User, name: \"system:serviceaccount:ci:builder\"}}\n- {{kind: User, name: \"system:serviceaccount:kube-system:builder\"}}\n"
+        );
+        let all = rbac_findings(&yaml);
+        let found = of(&all, READ_SECRETS, "ClusterRoleBinding/sa-user");
+        // Both: a kube-system account bound through a non-system binding to a non-system role
+        // is not a component.
+        assert_eq!(found.len(), 2);
+    }
+
+    fn outcome(findings: Vec<Finding>) -> Vec<(String, String, String, Severity, String)> {
+        let mut list: Vec<_> = findings
+            .into_iter()
+            .map(|f| {
+                (
+                    f.check.id.clone(),
+                    f.resource.to_string(),
+                    f.evidence.path.clone(),
+                    f.severity,
+                    f.message,
+                )
+            })
+            .collect();
+        list.sort();
+        list
+    }
+
+    #[test]
+    fn input_order_and_thread_split_do_not_matter() {
+        let yaml = [
+            PLATFORM_SUPERUSER,
+            SECRET_READER,
+            RBAC_DELEGATOR,
+            POD_EXEC_ROLE,
+            DEVELOPERS_EDIT,
+            CI_DEPLOYER_CLUSTER_ADMIN,
+            CI_DEPLOYER_TOKEN,
+            AUTHENTICATED_INVENTORY,
+            NODE_COMPONENTS,
+        ]
+        .join("---\n");
+        let objects = resources(&yaml);
+        let catalogue = Catalogue::builtin();
+        let config = Config::default();
+        let run = |order: &[&Resource]| {
+            let mut session = Session::new(&catalogue, &config);
+            for resource in order {
+                session.assess(resource);
+            }
+            outcome(session.finish().findings)
+        };
+        let forward: Vec<&Resource> = objects.iter().collect();
+        let backward: Vec<&Resource> = objects.iter().rev().collect();
+        let expected = run(&forward);
+        // 4 platform-superuser, 1 secret reader, 2 delegator, 1 exec, 5 edit, 1 ci-deployer,
+        // 1 authenticated; the components none.
+        assert_eq!(expected.len(), 15, "{expected:#?}");
+        assert_eq!(run(&backward), expected);
+
+        // Every other object on a second "thread": facts merge.
+        let mut first = Session::new(&catalogue, &config);
+        let mut second = Session::new(&catalogue, &config);
+        for (i, resource) in objects.iter().enumerate() {
+            if i % 2 == 0 {
+                first.assess(resource);
+            } else {
+                second.assess(resource);
+            }
+        }
+        second.merge(first);
+        assert_eq!(outcome(second.finish().findings), expected);
+    }
+
+    #[test]
+    fn a_configured_severity_wins_over_the_scope() {
+        let mut config = Config::default();
+        config.severity.insert(POD_EXEC.to_string(), Severity::Low);
+        let all = findings_with(POD_EXEC_ROLE, &config);
+        let finding = only(&all, POD_EXEC, "RoleBinding/shop/developers-exec");
+        assert_eq!(finding.severity, Severity::Low);
+    }
+
+    #[test]
+    fn suppression_annotations_apply_to_binding_findings() {
+        let yaml = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: break-glass
+  annotations:
+    palisade.dev/ignore: rbac-cluster-admin-binding
+    palisade.dev/ignore-reason: emergency access, audited
+roleRef: {kind: ClusterRole, name: cluster-admin}
+subjects:
+- {kind: Group, name: break-glass}
+"#;
+        let all = rbac_findings(yaml);
+        let finding = only(
+            &all,
+            CLUSTER_ADMIN_BINDING,
+            "ClusterRoleBinding/break-glass",
+        );
+        assert_eq!(
+            finding.suppressed.as_ref().map(|s| s.reason.as_str()),
+            Some("emergency access, audited")
+        );
+    }
+
+    #[test]
+    fn malformed_objects_are_skipped_without_panicking() {
+        let yaml = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: odd}
+rules: "everything"
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: odder}
+aggregationRule: {clusterRoleSelectors: [null, 3, {matchExpressions: [{operator: In}]}]}
+rules:
+- verbs: "*"
+  resources: [1, 2]
+- null
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: no-role-ref}
+subjects: [{kind: User, name: x}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: bad-subjects}
+roleRef: {kind: ClusterRole, name: odder}
+subjects: {kind: User}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: role-in-cluster-binding}
+roleRef: {kind: Role, name: odd}
+subjects: [{kind: ServiceAccount, name: sa}, {kind: Martian, name: m}, {name: nobody}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: unknown-role, namespace: shop}
+roleRef: {kind: ClusterRole, name: does-not-exist}
+subjects: [{kind: User, name: y}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: token}
+type: kubernetes.io/service-account-token
+"#;
+        assert!(rbac_findings(yaml).is_empty());
+    }
+
+    #[test]
+    fn every_check_is_in_the_catalogue() {
+        let ids: Vec<String> = checks().into_iter().map(|c| c.id).collect();
+        for capability in CAPABILITIES {
+            assert!(
+                ids.iter().any(|id| id == capability.check),
+                "{}",
+                capability.check
+            );
+        }
+        assert_eq!(ids.len(), 15);
     }
 }

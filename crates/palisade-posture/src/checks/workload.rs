@@ -336,12 +336,12 @@ pub(crate) fn checks() -> Vec<Check> {
         check(
             DEFAULT_SERVICE_ACCOUNT,
             "Pod runs as the namespace's default ServiceAccount",
-            Low,
+            Medium,
             Workload,
             "Every pod that names no ServiceAccount shares the namespace's `default` one, so any \
              permission granted to it for one workload is granted to all of them, and audit logs \
-             cannot tell them apart. Whether its token is mounted is reported by \
-             automount-service-account-token.",
+             cannot tell them apart. Reported at low severity when the pod does not mount the \
+             account's token, since the shared identity is then not usable from inside the pod.",
             "Create a ServiceAccount per workload and set `spec.serviceAccountName`; give the \
              `default` ServiceAccount `automountServiceAccountToken: false` and no RoleBindings.",
             frameworks(&["5.1.5"], &[], &["T1528"], &[MS_SERVICE_ACCOUNT]),
@@ -1047,7 +1047,7 @@ fn image(container: &ContainerView<'_>, emit: &mut Emitter<'_>) {
                 &path,
                 format!("container `{name}` uses image `{reference}` without a tag, which pulls `latest`"),
             ),
-            Some(tag) if tag == "latest" => emit.emit(
+            Some("latest") => emit.emit(
                 IMAGE_TAG_LATEST,
                 Some(name),
                 &path,
@@ -1114,8 +1114,12 @@ fn service_account(pod: &PodView<'_>, emit: &mut Emitter<'_>) {
         } else {
             "its token is not mounted"
         };
-        emit.emit(
+        // Without a mounted token the shared identity cannot be used from inside the pod; what
+        // is left is hygiene.
+        let severity = (!token_mounted).then_some(Severity::Low);
+        emit.emit_with_severity(
             DEFAULT_SERVICE_ACCOUNT,
+            severity,
             None,
             &path,
             format!("the pod runs as the namespace's `default` ServiceAccount ({token})"),
@@ -2212,6 +2216,16 @@ spec:
         let default = of(&all, DEFAULT_SERVICE_ACCOUNT);
         assert_eq!(default.len(), 1);
         assert!(default[0].message.contains("its token is mounted"));
+        assert_eq!(default[0].severity, Severity::Medium);
+
+        let unmounted =
+            pod("automountServiceAccountToken: false\ncontainers:\n- {name: a, image: x:1}\n");
+        let all = findings(&unmounted);
+        assert!(of(&all, AUTOMOUNT_TOKEN).is_empty());
+        let default = of(&all, DEFAULT_SERVICE_ACCOUNT);
+        assert_eq!(default.len(), 1);
+        assert_eq!(default[0].severity, Severity::Low);
+        assert!(default[0].message.contains("its token is not mounted"));
 
         let explicit = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: app}\nspec:\n  template:\n    spec:\n      serviceAccountName: default\n      automountServiceAccountToken: true\n      containers:\n      - {name: a, image: x:1}\n";
         let all = findings(explicit);
