@@ -7,6 +7,7 @@
 //! Secret *values* never enter these types: loaders redact before they build a [`Resource`].
 
 pub mod check;
+pub mod credentials;
 pub mod finding;
 pub mod resource;
 pub mod severity;

@@ -28,8 +28,10 @@ use serde::Serialize;
 pub const API_VERSION: &str = "palisade.dev/v1alpha1";
 pub const KIND: &str = "InventorySnapshot";
 
-/// Replaces a literal environment value that a snapshot must not store.
-pub const REDACTED_VALUE: &str = "<redacted by palisade>";
+/// Replaces a literal environment value that a snapshot must not store. The environment-secret
+/// check reports this marker like the literal it replaced, so a re-assessed snapshot keeps the
+/// finding.
+pub use palisade_core::credentials::REDACTED as REDACTED_VALUE;
 
 /// The cluster a snapshot was taken from.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -176,26 +178,8 @@ pub fn not_assessed_of(header: &Node) -> Vec<NotAssessed> {
         .collect()
 }
 
-/// Whether an environment variable's name says it holds a credential.
-pub fn is_credential_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    [
-        "PASSWORD",
-        "PASSWD",
-        "SECRET",
-        "TOKEN",
-        "API_KEY",
-        "APIKEY",
-        "ACCESS_KEY",
-        "PRIVATE_KEY",
-        "CREDENTIAL",
-    ]
-    .iter()
-    .any(|word| upper.contains(word))
-}
-
-/// Replaces literal `env[].value`s of credential-named variables in every container of a pod
-/// template, wherever it sits in the object.
+/// Replaces literal `env[].value`s that look like credentials (by name or by format) in every
+/// container of a pod template, wherever it sits in the object.
 fn redact_env_literals(mut node: Node) -> Node {
     redact_env_in(&mut node, 0);
     node
@@ -210,9 +194,13 @@ fn redact_env_in(node: &mut Node, depth: usize) {
             if key == "env" {
                 if let Value::Seq(vars) = &mut value.value {
                     for var in vars {
-                        let secret = var.str_at("name").is_some_and(is_credential_name);
-                        if let (true, Some(v)) = (secret, var.get_mut("value")) {
-                            if v.as_str().is_some_and(|s| !s.is_empty()) {
+                        let name = var.str_at("name").unwrap_or("").to_string();
+                        if let Some(v) = var.get_mut("value") {
+                            let secret = v.as_str().is_some_and(|value| {
+                                palisade_core::credentials::literal_credential(&name, value)
+                                    .is_some()
+                            });
+                            if secret {
                                 v.value = Value::String(REDACTED_VALUE.to_string());
                             }
                         }
@@ -294,7 +282,8 @@ mod tests {
             serde_json::from_str(
                 r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"dev"},
                 "spec":{"containers":[{"name":"c","image":"busybox","env":[
-                  {"name":"DB_PASSWORD","value":"hunter2"},{"name":"MODE","value":"fast"}]}]}}"#,
+                  {"name":"DB_PASSWORD","value":"hunter2"},{"name":"MODE","value":"fast"},
+                  {"name":"NOTES","value":"ghp_0123456789abcdefghijABCDEFGHIJ012345"}]}]}}"#,
             )
             .unwrap(),
         );
@@ -316,6 +305,7 @@ mod tests {
         let bytes = writer.finish(&not_assessed).unwrap();
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("ghp_"), "{text}");
         assert!(text.contains("fast"), "{text}");
         let mut sink = Collect::default();
         read_from(&bytes[..], "snap.json", &mut sink);
