@@ -5,6 +5,8 @@
 //! ConfigMap values never leave it, only their keys. It must not judge what it reads — checks live in
 //! `palisade-posture` — and it must not print: problems come back as values for the caller to report.
 
+#[cfg(feature = "live")]
+pub mod cluster;
 pub mod manifests;
 pub mod redact;
 pub mod snapshot;
