@@ -175,7 +175,7 @@ impl Summary {
 
     /// Unsuppressed findings of every severity.
     pub fn unsuppressed(&self) -> usize {
-        self.total - self.suppressed
+        self.total.saturating_sub(self.suppressed)
     }
 }
 
@@ -220,10 +220,12 @@ fn ordered_not_assessed<'a>(report: &Report<'a>) -> Vec<&'a NotAssessed> {
 }
 
 /// A resource the way people say it: `Deployment shop/cart`, `ClusterRole admin`.
+/// Objects without a name (a `KubeletConfiguration` file) are just their kind.
 fn resource_label(resource: &ResourceRef) -> String {
-    match &resource.namespace {
-        Some(ns) => format!("{} {}/{}", resource.kind, ns, resource.name),
-        None => format!("{} {}", resource.kind, resource.name),
+    match (&resource.namespace, resource.name.is_empty()) {
+        (Some(ns), false) => format!("{} {}/{}", resource.kind, ns, resource.name),
+        (None, false) => format!("{} {}", resource.kind, resource.name),
+        (_, true) => resource.kind.clone(),
     }
 }
 

@@ -131,10 +131,13 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: u8) {
+    // Libraries (kube-rs, hyper) log their own view of failures we already report in one line;
+    // they are heard only when asked for with -vv.
+    const OURS: &str = "palisade=LEVEL,palisade_kube=LEVEL,palisade_posture=LEVEL,palisade_report=LEVEL";
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+        0 => format!("off,{}", OURS.replace("LEVEL", "warn")),
+        1 => format!("off,{}", OURS.replace("LEVEL", "info")),
+        _ => format!("warn,{}", OURS.replace("LEVEL", "debug")),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

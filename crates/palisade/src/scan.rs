@@ -187,7 +187,10 @@ pub fn cluster(args: ScanClusterArgs) -> Result<ExitCode> {
         let objects = file
             .finish(&info, &scan.not_assessed)
             .with_context(|| format!("cannot write the snapshot {}", path.display()))?;
-        eprintln!("snapshot of {objects} objects written to {}", path.display());
+        eprintln!(
+            "snapshot of {objects} objects written to {}",
+            path.display()
+        );
     }
 
     let assessment = session.finish();

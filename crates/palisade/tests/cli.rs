@@ -1,0 +1,410 @@
+//! The `palisade` binary end to end: every output format, exit codes, stdin, configuration and
+//! annotations, bad input, and the check catalogue commands.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn palisade() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_palisade"));
+    cmd.current_dir(repo_root())
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn run(args: &[&str]) -> Output {
+    palisade().args(args).output().expect("palisade runs")
+}
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = palisade()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("palisade-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn findings_of<'a>(report: &'a Value, check: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check_id"] == check)
+        .collect()
+}
+
+#[test]
+fn demo_cluster_json_has_the_documented_shape() {
+    let out = run(&["scan", "k8s", "examples/demo-cluster", "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(findings.len() > 50, "only {} findings", findings.len());
+    for f in findings {
+        for key in [
+            "check_id",
+            "title",
+            "severity",
+            "resource",
+            "evidence",
+            "remediation",
+            "frameworks",
+            "suppressed",
+        ] {
+            assert!(f.get(key).is_some(), "finding without {key}: {f}");
+        }
+        assert!(
+            ["critical", "high", "medium", "low", "info"]
+                .contains(&f["severity"].as_str().unwrap())
+        );
+        assert!(
+            f["evidence"]["file"]
+                .as_str()
+                .unwrap()
+                .starts_with("examples/demo-cluster/")
+        );
+        assert!(f["evidence"]["line"].as_u64().unwrap() > 0);
+        for fw in ["pss", "cis", "nsa", "mitre"] {
+            assert!(f["frameworks"][fw].is_array(), "{f}");
+        }
+    }
+    // Deliberate problems of the demo cluster, each found where it is.
+    let privileged = findings_of(&report, "privileged");
+    assert!(
+        privileged
+            .iter()
+            .any(|f| f["resource"]["name"] == "debug-tools"
+                && f["resource"]["kind"] == "Deployment"
+                && f["container"].is_string()
+                && f["frameworks"]["pss"][0] == "baseline:privileged"),
+        "{privileged:?}"
+    );
+    let summary = &report["summary"];
+    for severity in ["critical", "high", "medium", "low", "info"] {
+        assert!(summary[severity].is_u64(), "{summary}");
+    }
+    // Machine formats are byte-stable.
+    let again = run(&["scan", "k8s", "examples/demo-cluster", "--format", "json"]);
+    assert_eq!(out.stdout, again.stdout);
+}
+
+#[test]
+fn sarif_points_at_files_and_lines() {
+    let out = run(&["scan", "k8s", "examples/demo-cluster", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(0));
+    let sarif = json(&out);
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert!(
+        !run["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    let location = &results[0]["locations"][0]["physicalLocation"];
+    assert!(
+        location["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .contains("demo-cluster")
+    );
+    assert!(location["region"]["startLine"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn junit_and_table_render() {
+    let out = run(&["scan", "k8s", "examples/demo-cluster", "--format", "junit"]);
+    assert_eq!(out.status.code(), Some(0));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(
+        xml.contains("<testsuites") && xml.contains("<failure"),
+        "{xml}"
+    );
+
+    let out = run(&["scan", "k8s", "examples/demo-cluster"]);
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("debug-tools"), "{table}");
+    assert!(!table.contains('\x1b'), "no colour when not a terminal");
+}
+
+#[test]
+fn output_file_and_fail_on() {
+    let dir = temp_dir("output");
+    let file = dir.join("report.json");
+    let out = run(&[
+        "scan",
+        "k8s",
+        "examples/demo-cluster",
+        "--format",
+        "json",
+        "--output",
+        file.to_str().unwrap(),
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "critical findings exist in the demo cluster"
+    );
+    assert!(out.stdout.is_empty());
+    let report: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(report["summary"]["critical"].as_u64().unwrap() > 0);
+
+    let hardened = dir.join("hardened.yaml");
+    std::fs::write(&hardened, HARDENED_POD).unwrap();
+    let out = run(&[
+        "scan",
+        "k8s",
+        hardened.to_str().unwrap(),
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+const HARDENED_POD: &str = r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: hardened
+  namespace: web
+spec:
+  automountServiceAccountToken: false
+  serviceAccountName: web
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 10001
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+  - name: app
+    image: registry.example.com/web/app:1.4.2@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      capabilities: {drop: [ALL]}
+    resources:
+      requests: {cpu: 100m, memory: 128Mi}
+      limits: {cpu: 500m, memory: 256Mi}
+    livenessProbe: {httpGet: {path: /healthz, port: 8080}}
+    readinessProbe: {httpGet: {path: /ready, port: 8080}}
+"#;
+
+#[test]
+fn stdin_and_kubectl_lists() {
+    let list = r#"{"apiVersion":"v1","kind":"List","items":[
+      {"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"x"},
+       "spec":{"containers":[{"name":"c","image":"busybox","securityContext":{"privileged":true}}]}}]}"#;
+    let out = run_stdin(&["scan", "k8s", "-", "--format", "json"], list.as_bytes());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let hits = findings_of(&report, "privileged");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["evidence"]["file"], "-");
+    assert_eq!(hits[0]["container"], "c");
+}
+
+#[test]
+fn malformed_input_names_the_place_and_keeps_the_rest() {
+    let dir = temp_dir("malformed");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: broken\nspec: [\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: ok, namespace: x}\nspec:\n  hostPID: true\n  containers: [{name: c, image: busybox}]\n",
+    )
+    .unwrap();
+    let out = run(&["scan", "k8s", bad.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("could not be read"), "{stderr}");
+    let report = json(&out);
+    let error = &report["errors"][0];
+    assert!(
+        error["file"].as_str().unwrap().ends_with("bad.yaml"),
+        "{error}"
+    );
+    assert!(error["line"].as_u64().unwrap() >= 5, "{error}");
+    assert!(
+        !findings_of(&report, "hostNamespaces").is_empty(),
+        "the good document is assessed"
+    );
+
+    let out = run(&[
+        "scan",
+        "k8s",
+        bad.to_str().unwrap(),
+        "--format",
+        "json",
+        "--skip-invalid",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+
+    let out = run(&["scan", "k8s", dir.join("missing.yaml").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn annotations_and_config_suppress_with_reasons() {
+    let dir = temp_dir("suppress");
+    let pod = dir.join("pod.yaml");
+    std::fs::write(
+        &pod,
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: agent
+  namespace: kube-system
+  annotations:
+    palisade.dev/ignore: "hostNamespaces"
+    palisade.dev/ignore-reason: "CNI agent needs the host network"
+spec:
+  hostNetwork: true
+  containers:
+  - name: agent
+    image: example.com/agent:1.0
+    securityContext: {privileged: true}
+"#,
+    )
+    .unwrap();
+    let config = dir.join("palisade.yaml");
+    std::fs::write(
+        &config,
+        "exemptions:\n  - reason: agents are reviewed by the platform team\n    namespaces: [kube-system]\n    checks: [privileged]\nchecks:\n  disable: [read-only-root-filesystem]\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "scan",
+        "k8s",
+        pod.to_str().unwrap(),
+        "--format",
+        "json",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let host = findings_of(&report, "hostNamespaces");
+    assert_eq!(host[0]["suppressed"], true);
+    assert_eq!(
+        host[0]["suppression"]["reason"],
+        "CNI agent needs the host network"
+    );
+    let privileged = findings_of(&report, "privileged");
+    assert_eq!(privileged[0]["suppressed"], true);
+    assert_eq!(privileged[0]["suppression"]["source"], "config");
+    assert!(findings_of(&report, "read-only-root-filesystem").is_empty());
+
+    std::fs::write(&config, "checks:\n  disable: [privilegd]\n").unwrap();
+    let out = run(&[
+        "scan",
+        "k8s",
+        pod.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("palisade.yaml:2:") && stderr.contains("privileged"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn checks_list_and_explain() {
+    let out = run(&["checks", "list", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let checks = json(&out);
+    let ids: Vec<&str> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "privileged",
+        "hostNamespaces",
+        "hostPathVolumes",
+        "hostPorts",
+        "capabilities_baseline",
+        "appArmorProfile",
+        "seLinuxOptions",
+        "procMount",
+        "seccompProfile_baseline",
+        "sysctls",
+        "windowsHostProcess",
+        "restrictedVolumes",
+        "allowPrivilegeEscalation",
+        "runAsNonRoot",
+        "runAsUser",
+        "seccompProfile_restricted",
+        "capabilities_restricted",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    let out = run(&["checks", "explain", "privileged"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("How to fix") && text.contains("baseline:privileged"),
+        "{text}"
+    );
+
+    let out = run(&["checks", "explain", "privilegd"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `privileged`"));
+}
