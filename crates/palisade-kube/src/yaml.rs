@@ -543,14 +543,13 @@ impl<'a> DocumentBuilder<'a> {
                     sink.object(node, &self.document);
                     return Ok(());
                 }
-                if let (Some(kind), Some(api_version)) = (&self.top_kind, &self.top_api_version) {
-                    if let Some(item_kind) = kind.strip_suffix("List").filter(|k| !k.is_empty()) {
-                        if node.is_map() {
-                            set_type(&mut node, api_version, item_kind);
-                            sink.object(node, &self.document);
-                            return Ok(());
-                        }
-                    }
+                if let (Some(kind), Some(api_version)) = (&self.top_kind, &self.top_api_version)
+                    && let Some(item_kind) = kind.strip_suffix("List").filter(|k| !k.is_empty())
+                    && node.is_map()
+                {
+                    set_type(&mut node, api_version, item_kind);
+                    sink.object(node, &self.document);
+                    return Ok(());
                 }
                 if let Some(Frame::Seq { items, .. }) = self.stack.last_mut() {
                     items.push(node);
@@ -807,10 +806,10 @@ pub fn resolve_plain(text: &str) -> Value {
     if let Some(i) = parse_int(text) {
         return Value::Int(i);
     }
-    if is_float_syntax(text) {
-        if let Ok(f) = text.replace('_', "").parse::<f64>() {
-            return Value::Float(f);
-        }
+    if is_float_syntax(text)
+        && let Ok(f) = text.replace('_', "").parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::String(text.to_string())
 }

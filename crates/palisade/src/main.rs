@@ -133,7 +133,8 @@ fn main() -> ExitCode {
 fn init_logging(verbose: u8) {
     // Libraries (kube-rs, hyper) log their own view of failures we already report in one line;
     // they are heard only when asked for with -vv.
-    const OURS: &str = "palisade=LEVEL,palisade_kube=LEVEL,palisade_posture=LEVEL,palisade_report=LEVEL";
+    const OURS: &str =
+        "palisade=LEVEL,palisade_kube=LEVEL,palisade_posture=LEVEL,palisade_report=LEVEL";
     let default = match verbose {
         0 => format!("off,{}", OURS.replace("LEVEL", "warn")),
         1 => format!("off,{}", OURS.replace("LEVEL", "info")),

@@ -77,10 +77,8 @@ fn terminal_width(terminal: bool) -> usize {
     if let Some(columns) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
         return columns;
     }
-    if terminal {
-        if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size() {
-            return w as usize;
-        }
+    if terminal && let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size() {
+        return w as usize;
     }
     100
 }

@@ -163,10 +163,10 @@ pub fn cluster(args: ScanClusterArgs) -> Result<ExitCode> {
     let mut session = Session::new(&catalogue, &config);
     let mut snapshot_error: Option<std::io::Error> = None;
     let scan = runtime.block_on(cluster::scan(&options, &mut |resource: Resource| {
-        if let Some(file) = &mut snapshot {
-            if let Err(e) = file.add(&resource) {
-                snapshot_error.get_or_insert(e);
-            }
+        if let Some(file) = &mut snapshot
+            && let Err(e) = file.add(&resource)
+        {
+            snapshot_error.get_or_insert(e);
         }
         session.assess(&resource);
     }));
