@@ -21,6 +21,9 @@ Layouts:
                   4-space indentation.
   --target-bytes  ignore --objects and keep generating until the output reaches B bytes (used
                   for the 100 MB bounded-memory case); implies one output file.
+  --kinds         keep only these kinds (e.g. `ConfigMap` for an input that yields almost no
+                  findings, which separates the memory a scanner needs for the input from the
+                  memory its findings take).
 
 Python 3 standard library only.
 """
@@ -159,6 +162,13 @@ IMAGES_FLOATING = [
 ]
 IMAGE_DIGEST = "ghcr.io/acme-shop/{app}@sha256:{digest}"
 
+# Every kind the generator writes; `--kinds` must name only these or it would never finish.
+KINDS = frozenset({
+    "Namespace", "ServiceAccount", "ConfigMap", "Secret", "Deployment", "StatefulSet", "DaemonSet",
+    "CronJob", "Job", "Pod", "Service", "Ingress", "NetworkPolicy", "Role", "RoleBinding",
+    "ClusterRole", "ClusterRoleBinding",
+})
+
 HOST_PATHS = ["/", "/var/run/docker.sock", "/var/log", "/etc", "/proc", "/var/lib/kubelet",
               "/run/containerd/containerd.sock", "/sys"]
 DANGEROUS_CAPS = ["SYS_ADMIN", "NET_ADMIN", "NET_RAW", "SYS_PTRACE", "SYS_MODULE", "ALL"]
@@ -169,8 +179,10 @@ class Generator:
     """Produces the object stream. All randomness comes from one seeded `random.Random`, consumed
     in a fixed order, so the stream depends only on the seed and the layout parameters."""
 
-    def __init__(self, seed: int, namespaces: int, with_server_fields: bool) -> None:
+    def __init__(self, seed: int, namespaces: int, with_server_fields: bool,
+                 kinds: frozenset[str] = frozenset()) -> None:
         self.rng = random.Random(seed)
+        self.kinds = kinds
         self.namespaces = namespaces
         self.with_server_fields = with_server_fields
         self.resource_version = 1000
@@ -587,6 +599,8 @@ class Generator:
                 objects.append(obj)
                 if len(objects) >= size:
                     break
+            if self.kinds:
+                objects = [o for o in objects if o["kind"] in self.kinds]
         return objects[:size]
 
 
@@ -644,6 +658,8 @@ def main(argv: list[str]) -> int:
                    help="write one `kind: List` JSON document corpus.json (like `kubectl get -A -o json`)")
     p.add_argument("--target-bytes", type=int, default=None,
                    help="generate until the single output file reaches this many bytes (ignores --objects)")
+    p.add_argument("--kinds", default="",
+                   help=f"comma-separated kinds to keep (default all): {', '.join(sorted(KINDS))}")
     p.add_argument("--seed", type=int, default=20261126, help="random seed (default 20261126)")
     args = p.parse_args(argv)
 
@@ -651,9 +667,12 @@ def main(argv: list[str]) -> int:
         p.error("--objects, --files and --namespaces must be positive")
     if args.target_bytes is not None and args.target_bytes < 1:
         p.error("--target-bytes must be positive")
+    kinds = frozenset(k for k in args.kinds.split(",") if k)
+    if kinds - KINDS:
+        p.error(f"unknown kinds {', '.join(sorted(kinds - KINDS))}; known: {', '.join(sorted(KINDS))}")
     os.makedirs(args.out, exist_ok=True)
 
-    gen = Generator(args.seed, args.namespaces, with_server_fields=args.list_json)
+    gen = Generator(args.seed, args.namespaces, with_server_fields=args.list_json, kinds=kinds)
     per_chunk = 100
 
     if args.list_json or args.single_file or args.target_bytes is not None:

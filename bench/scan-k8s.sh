@@ -44,6 +44,7 @@ die() {
 
 # --- prerequisites, checked before the (slow) build so a missing tool fails fast -------------
 
+[[ $# -eq 0 || -d "$1" ]] || die 3 "corpus $1 is not a directory (checkov -d needs one)"
 [[ -x /usr/bin/time ]] || die 3 "GNU time is missing: install it with 'apt-get install time'"
 command -v python3 >/dev/null || die 3 "python3 is missing (needed by gen-corpus.py)"
 
@@ -80,7 +81,6 @@ trap 'rm -rf "$work"' EXIT
 
 if [[ $# -ge 1 ]]; then
     corpus="$1"
-    [[ -d "$corpus" || -f "$corpus" ]] || die 3 "corpus $corpus does not exist"
     objects="?"
 else
     corpus="$work/corpus"
@@ -175,7 +175,9 @@ mem_total="$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo
 echo
 echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine:  $(nproc) CPUs ($cpu_model), $mem_total RAM, Linux $(uname -r)"
-echo "palisade: $("$palisade" --version 2>/dev/null || echo unknown) ($palisade)"
+revision="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+[[ -z "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]] || revision="$revision + uncommitted changes"
+echo "palisade: $("$palisade" --version 2>/dev/null || echo unknown) ($palisade), source $revision"
 [[ -n "$checkov" ]] && echo "checkov:  $("$checkov" --version 2>/dev/null) ($checkov)"
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min load average before the report)"
 echo "corpus:   $corpus ($objects objects, $(du -sh "$corpus" | cut -f1))"
