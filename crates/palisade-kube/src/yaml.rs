@@ -103,15 +103,18 @@ fn read_documents(reader: impl Read, file: &str, sink: &mut dyn ObjectSink, raw:
             }
             s.chunk_started = false;
             s.template = None;
+            s.prefix_flow_document();
             (s.line, true)
         };
         debug_assert!(more);
+        let col_shift = source.borrow().prefix.len() as u32;
         let chars = DocumentChars {
             source: Rc::clone(&source),
         };
         let mut parser = Parser::new_from_iter(chars);
         let mut builder = DocumentBuilder::new(file, chunk_start_line, &mut documents_seen);
         builder.raw = raw;
+        builder.col_shift = col_shift;
         let mut failed = false;
         loop {
             match parser.next_event() {
@@ -140,7 +143,7 @@ fn read_documents(reader: impl Read, file: &str, sink: &mut dyn ObjectSink, raw:
                             message: error.1,
                         });
                     } else {
-                        sink.error(scan_error(file, chunk_start_line, &e));
+                        sink.error(scan_error(file, chunk_start_line, col_shift, &e));
                     }
                     failed = true;
                     break;
@@ -173,11 +176,12 @@ fn read_documents(reader: impl Read, file: &str, sink: &mut dyn ObjectSink, raw:
     }
 }
 
-fn scan_error(file: &str, chunk_start_line: u32, e: &ScanError) -> SourceError {
+fn scan_error(file: &str, chunk_start_line: u32, col_shift: u32, e: &ScanError) -> SourceError {
+    let shift = if e.marker().line() <= 1 { col_shift } else { 0 };
     SourceError {
         file: file.to_string(),
         line: Some(chunk_start_line + e.marker().line().saturating_sub(1) as u32),
-        column: Some(e.marker().col() as u32 + 1),
+        column: Some((e.marker().col() as u32 + 1).saturating_sub(shift).max(1)),
         message: format!("invalid YAML: {}", e.info()),
     }
 }
@@ -203,6 +207,10 @@ struct ByteSource<R> {
     comment_line: Option<Vec<u8>>,
     template: Option<Arc<str>>,
     started: bool,
+    /// Characters fed to the parser before the chunk's own: `--- ` ahead of a bare JSON document
+    /// (see [`ByteSource::prefix_flow_document`]).
+    prefix: &'static str,
+    prefix_pos: usize,
 }
 
 impl<R: Read> ByteSource<R> {
@@ -221,6 +229,26 @@ impl<R: Read> ByteSource<R> {
             comment_line: None,
             template: None,
             started: false,
+            prefix: "",
+            prefix_pos: 0,
+        }
+    }
+
+    /// A document that starts with `{` or `[` (JSON, `kubectl get -o json`) is fed to the parser as
+    /// `--- {…}`. Without the explicit document start, saphyr-parser keeps the opening brace as a
+    /// possible mapping key until the whole document is read, holding a 100 MB list in memory
+    /// before the first event; with it, items stream. Marks on the chunk's first line are shifted
+    /// back by the prefix's width.
+    fn prefix_flow_document(&mut self) {
+        self.prefix = "";
+        self.prefix_pos = 0;
+        let available = self.fill(BLOCK);
+        let head = &self.buf[self.start..self.start + available];
+        let first = head.iter().position(|b| !matches!(b, b' ' | b'\t'));
+        if let Some(i) = first {
+            if matches!(head[i], b'{' | b'[') {
+                self.prefix = "--- ";
+            }
         }
     }
 
@@ -269,6 +297,10 @@ impl<R: Read> ByteSource<R> {
     fn next_char(&mut self) -> Option<char> {
         if self.input_error.is_some() {
             return None;
+        }
+        if let Some(&b) = self.prefix.as_bytes().get(self.prefix_pos) {
+            self.prefix_pos += 1;
+            return Some(b as char);
         }
         if self.at_line_start && self.chunk_started && self.at_document_marker() {
             return None;
@@ -371,6 +403,9 @@ struct DocumentBuilder<'a> {
     top_api_version: Option<String>,
     /// Hand out every document as it is (configuration files), without list handling or skipping.
     raw: bool,
+    /// Width of the characters fed ahead of the chunk's first line (`--- `), to subtract from
+    /// columns on that line.
+    col_shift: u32,
 }
 
 impl<'a> DocumentBuilder<'a> {
@@ -388,13 +423,19 @@ impl<'a> DocumentBuilder<'a> {
             top_kind: None,
             top_api_version: None,
             raw: false,
+            col_shift: 0,
         }
     }
 
     fn mark(&self, span: Span) -> Mark {
+        let shift = if span.start.line() <= 1 {
+            self.col_shift
+        } else {
+            0
+        };
         Mark::new(
             self.line_offset + span.start.line() as u32,
-            span.start.col() as u32 + 1,
+            (span.start.col() as u32 + 1).saturating_sub(shift).max(1),
         )
     }
 
@@ -402,7 +443,11 @@ impl<'a> DocumentBuilder<'a> {
         SourceError {
             file: self.file.to_string(),
             line: Some(self.line_offset + line as u32),
-            column: Some(col as u32 + 1),
+            column: Some(
+                (col as u32 + 1)
+                    .saturating_sub(if line <= 1 { self.col_shift } else { 0 })
+                    .max(1),
+            ),
             message,
         }
     }
@@ -1055,5 +1100,23 @@ mod tests {
         let err = read_document(&b"checks: [\n"[..], "palisade.yaml").unwrap_err();
         assert!(err.to_string().starts_with("palisade.yaml:"), "{err}");
         assert!(read_document(&b""[..], "empty.yaml").unwrap().is_none());
+    }
+
+    #[test]
+    fn json_documents_keep_their_columns() {
+        let text =
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"},"spec":{"hostPID":true}}"#;
+        let c = read(text);
+        assert_eq!(names(&c), ["x"]);
+        let host_pid = c.objects[0].0.at(&["spec", "hostPID"]).unwrap();
+        let column = text.find("true").unwrap() as u32 + 1;
+        assert_eq!((host_pid.mark.line, host_pid.mark.column), (1, column));
+        let broken = read("{\"apiVersion\": \"v1\", \"kind\": ]");
+        assert_eq!(broken.errors.len(), 1);
+        assert!(
+            broken.errors[0].column.unwrap() <= 30,
+            "{:?}",
+            broken.errors[0]
+        );
     }
 }

@@ -29,7 +29,7 @@ struct Tool<'a> {
     version: &'a str,
 }
 
-pub(crate) fn render(report: &Report<'_>) -> io::Result<Vec<u8>> {
+pub(crate) fn render(report: &Report<'_>, out: &mut dyn io::Write) -> io::Result<()> {
     let document = JsonReport {
         version: FORMAT_VERSION,
         tool: Tool {
@@ -42,7 +42,6 @@ pub(crate) fn render(report: &Report<'_>) -> io::Result<Vec<u8>> {
         not_assessed: ordered_not_assessed(report),
         errors: ordered_errors(report),
     };
-    let mut bytes = serde_json::to_vec_pretty(&document)?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    out.write_all(b"\n")
 }

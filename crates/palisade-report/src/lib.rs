@@ -80,21 +80,21 @@ impl Default for TableStyle {
 
 /// Writes `report` in `format` to `out`.
 ///
-/// The whole document is rendered in memory first and written with one `write_all`, so a reader
-/// never sees half a JSON or XML document because a later part failed to render.
+/// JSON and SARIF are streamed to `out` (a report of 100,000 findings would otherwise be held twice);
+/// callers that must never leave half a document write to a temporary file and rename it, as the
+/// CLI does for `--output`. The table and JUnit are rendered in memory, then written at once.
 pub fn write(
     report: &Report<'_>,
     format: Format,
     style: TableStyle,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let bytes = match format {
-        Format::Table => table::render(report, style).into_bytes(),
-        Format::Json => json::render(report)?,
-        Format::Sarif => sarif::render(report)?,
-        Format::Junit => junit::render(report).into_bytes(),
-    };
-    out.write_all(&bytes)?;
+    match format {
+        Format::Table => out.write_all(table::render(report, style).as_bytes())?,
+        Format::Json => json::render(report, out)?,
+        Format::Sarif => sarif::render(report, out)?,
+        Format::Junit => out.write_all(junit::render(report).as_bytes())?,
+    }
     out.flush()
 }
 

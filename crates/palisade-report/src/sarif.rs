@@ -194,7 +194,7 @@ struct DescriptorReference {
     id: &'static str,
 }
 
-pub(crate) fn render(report: &Report<'_>) -> io::Result<Vec<u8>> {
+pub(crate) fn render(report: &Report<'_>, out: &mut dyn io::Write) -> io::Result<()> {
     let findings = ordered_findings(report);
     let checks = checks_that_ran(report);
     let rule_index: BTreeMap<&str, usize> = checks
@@ -284,9 +284,8 @@ pub(crate) fn render(report: &Report<'_>) -> io::Result<Vec<u8>> {
             },
         }],
     };
-    let mut bytes = serde_json::to_vec_pretty(&log)?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    out.write_all(b"\n")
 }
 
 fn rule(check: &Check, severity: Severity) -> Rule<'_> {
