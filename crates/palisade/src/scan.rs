@@ -162,7 +162,9 @@ pub fn cluster(args: ScanClusterArgs) -> Result<ExitCode> {
 
     let mut session = Session::new(&catalogue, &config);
     let mut snapshot_error: Option<std::io::Error> = None;
+    let mut progress = Progress::new();
     let scan = runtime.block_on(cluster::scan(&options, &mut |resource: Resource| {
+        progress.tick();
         if let Some(file) = &mut snapshot
             && let Err(e) = file.add(&resource)
         {
@@ -170,6 +172,7 @@ pub fn cluster(args: ScanClusterArgs) -> Result<ExitCode> {
         }
         session.assess(&resource);
     }));
+    progress.clear();
     // One line naming the cluster and the cause: the error type already says it all.
     let scan = scan.map_err(|e| anyhow::anyhow!("{e}"))?;
 
@@ -232,4 +235,37 @@ fn report(
     };
     output::write_report(&report, options)?;
     output::fail_on_code(&assessment.findings, options.fail_on.as_deref())
+}
+
+/// A one-line object counter on stderr while a cluster is listed, only when stderr is a terminal
+/// (never in logs or CI output).
+struct Progress {
+    enabled: bool,
+    objects: usize,
+    last: std::time::Instant,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            enabled: std::io::stderr().is_terminal(),
+            objects: 0,
+            last: std::time::Instant::now(),
+        }
+    }
+
+    fn tick(&mut self) {
+        self.objects += 1;
+        if self.enabled && self.last.elapsed() >= std::time::Duration::from_millis(100) {
+            self.last = std::time::Instant::now();
+            eprint!("\r\x1b[2Klisting the cluster: {} objects", self.objects);
+        }
+    }
+
+    fn clear(&self) {
+        if self.enabled {
+            eprint!("\r\x1b[2K");
+        }
+    }
 }
