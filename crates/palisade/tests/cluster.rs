@@ -219,3 +219,55 @@ fn bad_credentials_are_one_clear_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn kubeconfig_is_found_through_the_environment_and_home() {
+    let server = FakeApiServer::start(Options::default()).unwrap();
+    let dir = temp_dir("discovery");
+    let kubeconfig = server
+        .write_kubeconfig(&dir, &Kubeconfig::token(server.admin_token()))
+        .unwrap();
+
+    // $KUBECONFIG, as kubectl reads it.
+    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["scan", "cluster", "--format", "json"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!json(&out)["findings"].as_array().unwrap().is_empty());
+
+    // ~/.kube/config when $KUBECONFIG is not set.
+    let home = dir.join("home");
+    std::fs::create_dir_all(home.join(".kube")).unwrap();
+    std::fs::copy(&kubeconfig, home.join(".kube/config")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["scan", "cluster", "--format", "json"])
+        .env_remove("KUBECONFIG")
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Neither, and not in a pod: one line saying what was looked for.
+    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["scan", "cluster"])
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env("HOME", dir.join("empty-home"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
