@@ -245,10 +245,8 @@ impl<R: Read> ByteSource<R> {
         let available = self.fill(BLOCK);
         let head = &self.buf[self.start..self.start + available];
         let first = head.iter().position(|b| !matches!(b, b' ' | b'\t'));
-        if let Some(i) = first {
-            if matches!(head[i], b'{' | b'[') {
-                self.prefix = "--- ";
-            }
+        if first.is_some_and(|i| matches!(head[i], b'{' | b'[')) {
+            self.prefix = "--- ";
         }
     }
 
