@@ -6,6 +6,9 @@
 # cannot run here fails; none is skipped silently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Nothing here reads standard input; detaching it keeps tools that probe with `-` (cargo asks
+# `rustc -` about the target) from ever reading whatever the caller's stdin holds.
+exec </dev/null
 
 need_packages=()
 command -v cc >/dev/null 2>&1 || need_packages+=(build-essential)
