@@ -22,6 +22,10 @@ pub struct Evidence {
     pub line: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<u32>,
+    /// The Helm template the object was rendered from (`# Source:` in `helm template` output), so
+    /// the fix goes into the chart rather than the rendered file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -86,6 +86,7 @@ impl<'a> Emitter<'a> {
             file: self.resource.source.file.clone(),
             line: (self.resource.source.file.is_some() && mark.is_known()).then_some(mark.line),
             column: (self.resource.source.file.is_some() && mark.is_known()).then_some(mark.column),
+            template: self.resource.source.template.clone(),
         };
         self.findings.push(Finding {
             check: check.clone(),

@@ -82,7 +82,15 @@ struct Group<'a> {
 impl Group<'_> {
     fn location(&self) -> Option<String> {
         let line = self.findings.iter().filter_map(|f| f.evidence.line).min();
+        let template = self
+            .findings
+            .iter()
+            .find_map(|f| f.evidence.template.as_deref());
         match (self.file, line, self.cluster) {
+            (Some(file), Some(line), _) if template.is_some() => Some(format!(
+                "{file}:{line}, from {}",
+                template.unwrap_or_default()
+            )),
             (Some(file), Some(line), _) => Some(format!("{file}:{line}")),
             (Some(file), None, _) => Some(file.to_string()),
             (None, _, Some(cluster)) => Some(format!("cluster {cluster}")),

@@ -408,3 +408,25 @@ fn checks_list_and_explain() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `privileged`"));
 }
+
+#[test]
+fn helm_output_names_the_template() {
+    let rendered = "---\n# Source: shop/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  template:\n    spec:\n      hostPID: true\n      containers:\n      - name: web\n        image: nginx:1.27\n";
+    let out = run_stdin(
+        &["scan", "k8s", "-", "--format", "json"],
+        rendered.as_bytes(),
+    );
+    let report = json(&out);
+    let hits = findings_of(&report, "hostNamespaces");
+    assert_eq!(
+        hits[0]["evidence"]["template"],
+        "shop/templates/deployment.yaml"
+    );
+    assert_eq!(hits[0]["evidence"]["line"], 11);
+    let out = run_stdin(&["scan", "k8s", "-"], rendered.as_bytes());
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains("from shop/templates/deployment.yaml"),
+        "{table}"
+    );
+}

@@ -87,6 +87,7 @@ fn evidence(path: &str, file: Option<&str>, line: Option<u32>, column: Option<u3
         file: file.map(Arc::from),
         line,
         column,
+        template: None,
     }
 }
 
