@@ -18,22 +18,33 @@ pub fn write_report(report: &Report<'_>, options: &ScanOptions) -> Result<()> {
     let format: Format = options.format.parse()?;
     match &options.output {
         Some(path) => {
-            // Write next to the target and rename, so a failed run never leaves half a report
-            // where a CI step expects a whole one.
-            let tmp = temp_path(path);
-            let file = File::create(&tmp)
+            // A regular file is written next to the target and renamed, so a failed run never
+            // leaves half a report where a CI step expects a whole one. Devices and pipes
+            // (`/dev/null`, `/dev/stdout`, a FIFO) are written in place and never renamed or
+            // removed: as root, removing /dev/null would break every other program on the machine.
+            let special = is_special(path);
+            let target = if special {
+                path.clone()
+            } else {
+                temp_path(path)
+            };
+            let file = File::create(&target)
                 .with_context(|| format!("cannot create the report file {}", path.display()))?;
             let mut out = BufWriter::new(file);
-            palisade_report::write(report, format, TableStyle::default(), &mut out)
-                .and_then(|_| out.flush())
-                .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            let written = palisade_report::write(report, format, TableStyle::default(), &mut out)
+                .and_then(|_| out.flush());
             drop(out);
-            if path.as_os_str() == "/dev/null" || is_special(path) {
-                let _ = std::fs::remove_file(&tmp);
-                return Ok(());
+            if let Err(e) = written {
+                if !special {
+                    let _ = std::fs::remove_file(&target);
+                }
+                return Err(e)
+                    .with_context(|| format!("cannot write the report to {}", path.display()));
             }
-            std::fs::rename(&tmp, path)
-                .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            if !special {
+                std::fs::rename(&target, path)
+                    .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            }
         }
         None => {
             let stdout = io::stdout();
@@ -57,9 +68,6 @@ pub fn write_report(report: &Report<'_>, options: &ScanOptions) -> Result<()> {
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    if is_special(path) {
-        return path.to_path_buf();
-    }
     let mut name = path
         .file_name()
         .map(|n| n.to_os_string())

@@ -430,3 +430,40 @@ fn helm_output_names_the_template() {
         "{table}"
     );
 }
+
+/// Regression: `--output /dev/null` once removed /dev/null after writing (the temporary-file
+/// clean-up treated it as its own temporary file), which as root breaks the whole machine.
+#[test]
+fn output_to_a_device_leaves_the_device_alone() {
+    use std::os::unix::fs::FileTypeExt;
+    let out = run(&[
+        "scan",
+        "k8s",
+        "examples/demo-cluster",
+        "--format",
+        "json",
+        "--output",
+        "/dev/null",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kind = std::fs::metadata("/dev/null")
+        .expect("/dev/null exists")
+        .file_type();
+    assert!(kind.is_char_device(), "/dev/null is no longer a device");
+    // A failed write leaves no temporary file behind.
+    let dir = temp_dir("devices");
+    let out = run(&[
+        "scan",
+        "k8s",
+        "examples/demo-cluster",
+        "--output",
+        dir.join("missing/report.txt").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(std::fs::read_dir(&dir).unwrap().next().is_none());
+}
