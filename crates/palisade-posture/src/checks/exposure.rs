@@ -6,6 +6,7 @@
 //! full copies only of the small, few objects (Services, Ingresses, Namespaces) and a compact
 //! record of each workload, so memory stays bounded on very large inputs.
 
+use super::strings;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -295,10 +296,6 @@ fn check(
         remediation: remediation.to_string(),
         frameworks,
     }
-}
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
 }
 
 /// Checks that need only the object itself: Ingress TLS coverage and dashboard login flags.
@@ -656,9 +653,9 @@ impl Facts {
     pub(crate) fn collect(&mut self, resource: &Resource) {
         let group = resource.reference.group();
         match resource.kind() {
-            "Service" if group.is_empty() => self.services.push(trimmed(resource)),
-            "Namespace" if group.is_empty() => self.namespaces.push(trimmed(resource)),
-            "Ingress" if is_ingress(resource) => self.ingresses.push(trimmed(resource)),
+            "Service" if group.is_empty() => self.services.push(super::compact_copy(resource)),
+            "Namespace" if group.is_empty() => self.namespaces.push(super::compact_copy(resource)),
+            "Ingress" if is_ingress(resource) => self.ingresses.push(super::compact_copy(resource)),
             // Calico and Antrea name their namespaced policies NetworkPolicy too.
             "NetworkPolicy" | "CiliumNetworkPolicy" if resource.namespace().is_some() => {
                 self.policed.insert(Scope::of(resource));
@@ -1357,19 +1354,6 @@ fn sorted(resources: &[Resource]) -> Vec<&Resource> {
     list.sort_by_cached_key(|r| key(r));
     list.dedup_by(|a, b| key(a) == key(b));
     list
-}
-
-/// A copy of a small object without what only inflates it: server-side apply bookkeeping and
-/// kubectl's copy of the whole object in an annotation.
-fn trimmed(resource: &Resource) -> Resource {
-    let mut copy = resource.clone();
-    if let Some(metadata) = copy.object.get_mut("metadata") {
-        metadata.remove("managedFields");
-        if let Some(annotations) = metadata.get_mut("annotations") {
-            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-        }
-    }
-    copy
 }
 
 /// The parts of a workload a namespace finding needs: identity and source for the evidence, the
@@ -2623,7 +2607,7 @@ metadata:
 spec: {type: ClusterIP}
 "#;
         let resource = resources(yaml).pop().expect("one object");
-        let copy = trimmed(&resource);
+        let copy = crate::checks::compact_copy(&resource);
         assert!(copy.metadata().get("managedFields").is_none());
         assert_eq!(copy.annotation("keep"), Some("me"));
         assert_eq!(

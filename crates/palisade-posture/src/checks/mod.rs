@@ -82,3 +82,22 @@ impl ClusterFacts {
         self.exposure.assess(context, findings);
     }
 }
+
+/// `["a", "b"]` as owned strings, for catalogue entries.
+pub(crate) fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// A copy of a small object (a Service, a Role) to keep in cluster facts, without what only
+/// inflates it: server-side apply bookkeeping and kubectl's copy of the whole object. Loaders
+/// already drop both; facts do not rely on it, since they outlive every object they copy.
+pub(crate) fn compact_copy(resource: &Resource) -> Resource {
+    let mut copy = resource.clone();
+    if let Some(metadata) = copy.object.get_mut("metadata") {
+        metadata.remove("managedFields");
+        if let Some(annotations) = metadata.get_mut("annotations") {
+            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+    copy
+}

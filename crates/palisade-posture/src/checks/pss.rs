@@ -18,6 +18,7 @@
 //! a pair are reported here, each tagged with its level, so a report filtered to one level shows
 //! what the plugin would say at that level.
 
+use super::strings;
 use palisade_core::{Category, Check, FieldPath, Frameworks, Node, Severity};
 
 use crate::emit::Emitter;
@@ -466,10 +467,6 @@ fn check(
         remediation: remediation.to_string(),
         frameworks,
     }
-}
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
 }
 
 pub(crate) fn assess_pod(pod: &PodView<'_>, emit: &mut Emitter<'_>) {

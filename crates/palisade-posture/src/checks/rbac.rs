@@ -1210,8 +1210,10 @@ impl Facts {
     pub(crate) fn collect(&mut self, resource: &Resource) {
         if is_rbac(resource) {
             match resource.kind() {
-                "Role" | "ClusterRole" => self.roles.push(compact(resource)),
-                "RoleBinding" | "ClusterRoleBinding" => self.bindings.push(compact(resource)),
+                "Role" | "ClusterRole" => self.roles.push(super::compact_copy(resource)),
+                "RoleBinding" | "ClusterRoleBinding" => {
+                    self.bindings.push(super::compact_copy(resource))
+                }
                 _ => {}
             }
         } else if resource.kind() == "Secret"
@@ -1256,19 +1258,6 @@ impl Facts {
             assessor.binding(binding, role.as_ref(), findings);
         }
     }
-}
-
-/// A copy of an RBAC object without the bulky fields no check reads (managed fields and the
-/// client-side apply copy of the object).
-fn compact(resource: &Resource) -> Resource {
-    let mut copy = resource.clone();
-    if let Some(metadata) = copy.object.get_mut("metadata") {
-        metadata.remove("managedFields");
-        if let Some(annotations) = metadata.get_mut("annotations") {
-            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-        }
-    }
-    copy
 }
 
 fn sorted(list: &[Resource]) -> Vec<&Resource> {
