@@ -160,10 +160,11 @@ pub fn resource_name(kind: &str) -> String {
     if lower.is_empty() || lower == "endpoints" {
         return lower;
     }
-    if let Some(stem) = lower.strip_suffix('y') {
-        if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) {
-            return format!("{stem}ies");
-        }
+    if let Some(stem) = lower
+        .strip_suffix('y')
+        .filter(|stem| !stem.ends_with(['a', 'e', 'i', 'o', 'u']))
+    {
+        return format!("{stem}ies");
     }
     if lower.ends_with('s')
         || lower.ends_with('x')
