@@ -21,6 +21,8 @@ pub enum Category {
     Exposure,
     /// kube-apiserver, etcd, controller-manager, scheduler and kubelet configuration.
     ControlPlane,
+    /// A custom policy the user brought (a Gatekeeper constraint, a ValidatingAdmissionPolicy).
+    Policy,
 }
 
 impl Category {
@@ -32,6 +34,7 @@ impl Category {
             Category::Rbac => "rbac",
             Category::Exposure => "exposure",
             Category::ControlPlane => "control-plane",
+            Category::Policy => "policy",
         }
     }
 }

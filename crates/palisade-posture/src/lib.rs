@@ -11,6 +11,7 @@
 mod catalogue;
 mod checks;
 mod config;
+mod custom;
 mod emit;
 mod engine;
 mod pod;
@@ -19,6 +20,7 @@ mod testing;
 
 pub use catalogue::{Catalogue, UnknownCheck};
 pub use config::{Config, ConfigError, Exemption};
+pub use custom::CustomPolicies;
 pub use emit::{Context, Emitter, IGNORE_ANNOTATION, IGNORE_REASON_ANNOTATION};
 pub use engine::{Assessment, Session};
 pub use pod::{ContainerView, PodView};

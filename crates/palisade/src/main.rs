@@ -89,6 +89,10 @@ struct ScanOptions {
     /// Configuration file (default: ./palisade.yaml when it exists).
     #[arg(long, short = 'c', value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Gatekeeper ConstraintTemplates and constraints (files or directories) to evaluate beside the
+    /// built-in checks; their violations become findings (audit mode).
+    #[arg(long, value_name = "PATH")]
+    policies: Vec<PathBuf>,
 }
 
 #[derive(Subcommand)]

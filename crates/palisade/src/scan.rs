@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use palisade_core::{Node, NotAssessed, Resource, SourceError};
 use palisade_kube::manifests::{self, Input, ResourceSink};
 use palisade_kube::snapshot::{self, ClusterInfo, SnapshotFile};
-use palisade_posture::{Assessment, Catalogue, Config, Session};
+use palisade_posture::{Assessment, Catalogue, Config, CustomPolicies, Session};
 use palisade_report::Report;
 use rayon::prelude::*;
 
@@ -17,15 +17,18 @@ use crate::{ScanClusterArgs, ScanK8sArgs};
 /// What reading manifests produced on one thread.
 struct Collector<'a> {
     session: Session<'a>,
+    /// Every object, kept only when custom policies need the whole inventory.
+    kept: Option<Vec<Resource>>,
     errors: Vec<SourceError>,
     not_assessed: Vec<NotAssessed>,
     clusters: Vec<String>,
 }
 
 impl<'a> Collector<'a> {
-    fn new(catalogue: &'a Catalogue, config: &'a Config) -> Collector<'a> {
+    fn new(catalogue: &'a Catalogue, config: &'a Config, keep: bool) -> Collector<'a> {
         Collector {
             session: Session::new(catalogue, config),
+            kept: keep.then(Vec::new),
             errors: Vec::new(),
             not_assessed: Vec::new(),
             clusters: Vec::new(),
@@ -34,6 +37,9 @@ impl<'a> Collector<'a> {
 
     fn merge(mut self, other: Collector<'a>) -> Collector<'a> {
         self.session.merge(other.session);
+        if let (Some(kept), Some(other)) = (&mut self.kept, other.kept) {
+            kept.extend(other);
+        }
         self.errors.extend(other.errors);
         self.not_assessed.extend(other.not_assessed);
         self.clusters.extend(other.clusters);
@@ -44,6 +50,9 @@ impl<'a> Collector<'a> {
 impl ResourceSink for Collector<'_> {
     fn resource(&mut self, resource: Resource) {
         self.session.assess(&resource);
+        if let Some(kept) = &mut self.kept {
+            kept.push(resource);
+        }
     }
 
     fn error(&mut self, error: SourceError) {
@@ -63,8 +72,10 @@ impl ResourceSink for Collector<'_> {
 }
 
 pub fn manifests(args: ScanK8sArgs) -> Result<ExitCode> {
-    let catalogue = Catalogue::builtin();
+    let policies = load_policies(&args.common.policies)?;
+    let catalogue = catalogue_with(policies.as_ref());
     let config = output::load_config(args.common.config.as_deref(), &catalogue)?;
+    let keep = policies.is_some();
     let (inputs, expand_errors) = manifests::expand(&args.paths);
     if inputs.is_empty() && expand_errors.is_empty() {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
@@ -82,21 +93,42 @@ pub fn manifests(args: ScanK8sArgs) -> Result<ExitCode> {
     let collected = inputs
         .par_iter()
         .fold(
-            || Collector::new(&catalogue, &config),
+            || Collector::new(&catalogue, &config, keep),
             |mut collector, input| {
                 manifests::read(input, &mut collector);
                 collector
             },
         )
-        .reduce(|| Collector::new(&catalogue, &config), Collector::merge);
+        .reduce(
+            || Collector::new(&catalogue, &config, keep),
+            Collector::merge,
+        );
 
     let mut errors = expand_errors;
     errors.extend(collected.errors);
+    let mut policy_findings = Vec::new();
+    if let (Some(policies), Some(mut kept)) = (&policies, collected.kept) {
+        // Files were read in parallel: put objects in a stable order so referential policies and
+        // the report do not depend on thread timing.
+        kept.sort_by(|a, b| {
+            (&a.source.file, a.source.document, &a.reference).cmp(&(
+                &b.source.file,
+                b.source.document,
+                &b.reference,
+            ))
+        });
+        let context = palisade_posture::Context {
+            catalogue: &catalogue,
+            config: &config,
+        };
+        policies.assess(&kept, context, &mut policy_findings, &mut errors);
+    }
     errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let mut not_assessed = collected.not_assessed;
     not_assessed.sort_by(|a, b| (&a.kind, &a.namespace).cmp(&(&b.kind, &b.namespace)));
     not_assessed.dedup();
-    let assessment = collected.session.finish();
+    let mut assessment = collected.session.finish();
+    add_findings(&mut assessment, policy_findings);
 
     let mut clusters = collected.clusters;
     clusters.sort();
@@ -128,7 +160,7 @@ pub fn manifests(args: ScanK8sArgs) -> Result<ExitCode> {
             );
         } else {
             eprintln!(
-                "error: {} {what} could not be read (listed in the report); use --skip-invalid to exit as if they were not there",
+                "error: {} {what} could not be read or assessed (listed in the report); use --skip-invalid to exit as if they were not there",
                 errors.len()
             );
             return Ok(ExitCode::from(2));
@@ -140,8 +172,10 @@ pub fn manifests(args: ScanK8sArgs) -> Result<ExitCode> {
 pub fn cluster(args: ScanClusterArgs) -> Result<ExitCode> {
     use palisade_kube::cluster::{self, ClusterOptions};
 
-    let catalogue = Catalogue::builtin();
+    let policies = load_policies(&args.common.policies)?;
+    let catalogue = catalogue_with(policies.as_ref());
     let config = output::load_config(args.common.config.as_deref(), &catalogue)?;
+    let mut kept: Vec<Resource> = Vec::new();
     let options = ClusterOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -171,6 +205,9 @@ pub fn cluster(args: ScanClusterArgs) -> Result<ExitCode> {
             snapshot_error.get_or_insert(e);
         }
         session.assess(&resource);
+        if policies.is_some() {
+            kept.push(resource);
+        }
     }));
     progress.clear();
     // One line naming the cluster and the cause: the error type already says it all.
@@ -196,17 +233,36 @@ pub fn cluster(args: ScanClusterArgs) -> Result<ExitCode> {
         );
     }
 
-    let assessment = session.finish();
+    let mut assessment = session.finish();
+    let mut errors = Vec::new();
+    if let Some(policies) = &policies {
+        kept.sort_by(|a, b| a.reference.cmp(&b.reference));
+        let context = palisade_posture::Context {
+            catalogue: &catalogue,
+            config: &config,
+        };
+        let mut found = Vec::new();
+        policies.assess(&kept, context, &mut found, &mut errors);
+        add_findings(&mut assessment, found);
+    }
     let target = format!("cluster {} ({})", scan.identity.name, scan.identity.server);
-    report(
+    let code = report(
         &catalogue,
         &config,
         &target,
         &assessment,
         &scan.not_assessed,
-        &[],
+        &errors,
         &args.common,
-    )
+    )?;
+    if !errors.is_empty() {
+        eprintln!(
+            "error: {} policy evaluations failed (listed in the report)",
+            errors.len()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    Ok(code)
 }
 
 fn report(
@@ -268,4 +324,56 @@ impl Progress {
             eprint!("\r\x1b[2K");
         }
     }
+}
+
+/// Loads the Gatekeeper policies of `--policies` (files and directories); `None` when none given.
+fn load_policies(paths: &[std::path::PathBuf]) -> Result<Option<CustomPolicies>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let (inputs, errors) = manifests::expand(paths);
+    if let Some(error) = errors.first() {
+        bail!("cannot read the policies: {error}");
+    }
+    let mut sources = Vec::new();
+    for input in &inputs {
+        let Input::File(path) = input else {
+            bail!("--policies cannot read standard input");
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the policy file {}", path.display()))?;
+        sources.push((path.display().to_string(), text));
+    }
+    let policies = CustomPolicies::load(sources.iter().map(|(f, t)| (f.as_str(), t.as_str())))
+        .map_err(|errors| anyhow::anyhow!("invalid policies:\n{errors}"))?;
+    if policies.is_empty() {
+        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        bail!("no Gatekeeper constraints found in {}", paths.join(", "));
+    }
+    Ok(Some(policies))
+}
+
+/// The built-in catalogue plus one entry per custom policy.
+fn catalogue_with(policies: Option<&CustomPolicies>) -> Catalogue {
+    match policies {
+        None => Catalogue::builtin(),
+        Some(policies) => {
+            let mut checks: Vec<palisade_core::Check> = Catalogue::builtin()
+                .iter()
+                .map(|c| c.as_ref().clone())
+                .collect();
+            checks.extend(policies.checks().iter().cloned());
+            Catalogue::from_checks(checks)
+        }
+    }
+}
+
+fn add_findings(assessment: &mut Assessment, findings: Vec<palisade_core::Finding>) {
+    if findings.is_empty() {
+        return;
+    }
+    assessment.findings.extend(findings);
+    assessment
+        .findings
+        .sort_by(palisade_core::Finding::report_order);
 }

@@ -467,3 +467,65 @@ fn output_to_a_device_leaves_the_device_alone() {
     assert_eq!(out.status.code(), Some(2));
     assert!(std::fs::read_dir(&dir).unwrap().next().is_none());
 }
+
+#[test]
+fn gatekeeper_policies_become_findings() {
+    let out = run(&[
+        "scan",
+        "k8s",
+        "examples/demo-cluster",
+        "--policies",
+        "examples/policies",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let owner = findings_of(&report, "K8sRequiredLabels/namespaces-have-owner");
+    assert_eq!(owner.len(), 5, "every demo namespace lacks an owner label");
+    assert!(
+        owner
+            .iter()
+            .all(|f| f["severity"] == "high" && f["category"] == "policy")
+    );
+    assert!(owner[0]["message"].as_str().unwrap().contains("owner"));
+    assert!(owner[0]["evidence"]["line"].as_u64().unwrap() > 0);
+    let warned = findings_of(&report, "K8sRequiredLabels/workloads-have-app-name");
+    assert!(warned.iter().all(|f| f["severity"] == "medium"));
+    assert!(
+        !warned
+            .iter()
+            .any(|f| f["resource"]["namespace"] == "kube-system"),
+        "excludedNamespaces"
+    );
+    // Built-in checks still run beside them.
+    assert!(!findings_of(&report, "privileged").is_empty());
+
+    // A broken policy stops the scan with the file and line of the problem.
+    let dir = temp_dir("bad-policy");
+    std::fs::write(
+        dir.join("template.yaml"),
+        "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: broken\nspec:\n  crd:\n    spec:\n      names:\n        kind: Broken\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n      rego: |\n        package broken\n        violation[{\"msg\": msg}] {\n          msg := \"x\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("constraint.yaml"),
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: Broken\nmetadata:\n  name: b\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "scan",
+        "k8s",
+        "examples/demo-cluster",
+        "--policies",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("template.yaml:"), "{stderr}");
+}
