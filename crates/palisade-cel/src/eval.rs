@@ -4,11 +4,13 @@
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use cel::Value as Cel;
 use palisade_policy::{Action, AdmissionRequest, Inventory, Violation};
 use serde_json::{Value as Json, json};
 
+use crate::authorizer::{Rbac, authorizer_for};
 use crate::convert::{map_of, to_cel, type_name};
 use crate::expr::Expression;
 use crate::gatekeeper::{Constraint, Template};
@@ -101,11 +103,27 @@ fn request_attributes(request: &AdmissionRequest) -> Json {
 pub(crate) struct Environment<'a> {
     pub request: &'a AdmissionRequest,
     pub inventory: &'a Inventory,
-    /// The inventory in Gatekeeper layout, built on first use (only parameterised policies need it).
+    /// The inventory in Gatekeeper layout, built on first use (only parameterised policies and
+    /// `authorizer` need it).
     pub inventory_json: OnceCell<Json>,
+    /// RBAC grants for `authorizer`, built on first use.
+    pub rbac: OnceCell<Arc<Rbac>>,
 }
 
 impl Environment<'_> {
+    /// The `authorizer` variable, for policies that use it.
+    fn authorizer(&self, policy: &Policy) -> Option<Cel> {
+        policy.uses_authorizer.then(|| {
+            let rbac = self.rbac.get_or_init(|| {
+                let tree = self
+                    .inventory_json
+                    .get_or_init(|| self.inventory.to_value());
+                Arc::new(Rbac::from_inventory(tree))
+            });
+            authorizer_for(self.request, rbac.clone())
+        })
+    }
+
     /// Evaluates one binding of `policy`, appending to `out`.
     pub fn evaluate_binding(
         &self,
@@ -146,8 +164,9 @@ impl Environment<'_> {
                 return;
             }
         };
+        let authorizer = self.authorizer(policy);
         for param in params {
-            let mut run = Run::new(policy, values, param);
+            let mut run = Run::new(policy, values, param, authorizer.clone());
             run.evaluate(&report, out);
         }
     }
@@ -176,7 +195,12 @@ impl Environment<'_> {
             origin: json!({"constraintTemplate": template.name,
                 "constraint": format!("{}/{}", constraint.kind, constraint.name)}),
         };
-        let mut run = Run::new(&template.policy, values, to_cel(&constraint.object));
+        let mut run = Run::new(
+            &template.policy,
+            values,
+            to_cel(&constraint.object),
+            self.authorizer(&template.policy),
+        );
         run.evaluate(&report, out);
     }
 }
@@ -300,9 +324,17 @@ struct Run<'r> {
 }
 
 impl<'r> Run<'r> {
-    fn new(policy: &'r Policy, values: &'r RequestValues<'_>, params: Cel) -> Run<'r> {
+    fn new(
+        policy: &'r Policy,
+        values: &'r RequestValues<'_>,
+        params: Cel,
+        authorizer: Option<Cel>,
+    ) -> Run<'r> {
         let mut base = values.scope.new_inner_scope();
         base.add_variable_from_value("params", params);
+        if let Some(authorizer) = authorizer {
+            base.add_variable_from_value("authorizer", authorizer);
+        }
         Run {
             base,
             policy,
@@ -402,13 +434,6 @@ impl<'r> Run<'r> {
     }
 
     fn execute(&mut self, expression: &Expression) -> Result<Cel, String> {
-        if expression.uses_authorizer {
-            return Err(
-                "`authorizer` is not supported by Palisade: authorization checks need the \
-                        API server's authorizer, which offline and webhook evaluation do not have"
-                    .into(),
-            );
-        }
         // Kubernetes evaluates a variable only when an expression reaches it, so a variable that
         // fails only matters if it is actually read. Variables are computed up front (memoized); a
         // failed one is left out of the scope, and its error is reported only if the expression

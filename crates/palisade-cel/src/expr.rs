@@ -316,11 +316,14 @@ fn entry_children(entry: &EntryExpr) -> Vec<&IdedExpr> {
 pub(crate) fn functions() -> cel::Context<'static> {
     let mut context = cel::Context::default().with_all();
     context.add_function(OPTIONAL_SELECT, optional_select);
+    crate::authorizer::register(&mut context);
     context
 }
 
 const OPTIONAL_SELECT: &str = "@palisade.optionalSelect";
 
+/// Also rewrites `authorizer.requestResource` into a call (see [`crate::authorizer`]).
+///
 /// cel 0.13 gets `x.?field` wrong: on a plain map without `field` it fails, and on an optional
 /// whose map lacks `field` it yields a nested optional, so `object.?metadata.?labels.orValue({})`
 /// — a common Kubernetes idiom — misbehaves. Every optional select is rewritten at load into a call
@@ -349,7 +352,21 @@ fn lift_optional_selects(expr: &mut IdedExpr) {
                 lift_optional_selects(part);
             }
         }
-        Expr::Select(select) => lift_optional_selects(&mut select.operand),
+        Expr::Select(select) => {
+            lift_optional_selects(&mut select.operand);
+            // `authorizer.requestResource`: cel cannot select fields of opaque values.
+            if !select.test
+                && select.field == "requestResource"
+                && matches!(&select.operand.expr, Expr::Ident(name) if name == "authorizer")
+            {
+                let operand = std::mem::take(select.operand.as_mut());
+                expr.expr = Expr::Call(cel::common::ast::CallExpr {
+                    func_name: crate::authorizer::REQUEST_RESOURCE.to_string(),
+                    target: Some(Box::new(operand)),
+                    args: Vec::new(),
+                });
+            }
+        }
         Expr::List(list) => list.elements.iter_mut().for_each(lift_optional_selects),
         Expr::Map(map) => map.entries.iter_mut().for_each(|e| lift_entry(&mut e.expr)),
         Expr::Struct(object) => object

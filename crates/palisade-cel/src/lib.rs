@@ -3,7 +3,8 @@
 //! `K8sNativeValidation` with their constraints — compiling every CEL expression once and rejecting
 //! broken ones with file, line and field path — and evaluating them for an [`AdmissionRequest`]
 //! against an [`Inventory`] with the CEL environment the API server gives (`object`, `oldObject`,
-//! `request`, `params`, `namespaceObject`, lazily evaluated `variables`, Gatekeeper's
+//! `request`, `params`, `namespaceObject`, lazily evaluated `variables`, `authorizer` (answered
+//! from the RBAC objects of the inventory), Gatekeeper's
 //! `variables.params` and `variables.anyObject`, and the Kubernetes CEL libraries — quantity,
 //! IP/CIDR, URL, regex, lists, sets, strings, semver, format — through `kube-cel`), returning
 //! [`Violation`]s.
@@ -15,14 +16,15 @@
 //! bounded at load, parsing runs on a large-stack thread, evaluation switches to a larger stack when
 //! the caller's is small, and a panic inside the CEL libraries becomes an evaluation error.
 //!
-//! Known differences from the API server: `authorizer` is not available (expressions using it fail
-//! with an explicit error, which follows `failurePolicy`); there is no CEL type checking beyond
+//! Known differences from the API server: `authorizer` consults RBAC only (no Node or webhook
+//! authorizers; its `reason()` says so when it denies); there is no CEL type checking beyond
 //! undeclared identifiers and variables (a typo in a field name shows up at evaluation, as an
 //! error that follows `failurePolicy`); no cost limits; `matchPolicy: Equivalent` is treated as
 //! `Exact`; a variable an expression mentions is computed before the expression runs (its failure
 //! is reported only if the expression actually reads it, as in Kubernetes, but the work is done
 //! either way); `type()` and a few library corners are missing from cel 0.13.
 
+mod authorizer;
 mod convert;
 mod error;
 mod eval;
@@ -188,6 +190,7 @@ impl PolicySet {
             request,
             inventory,
             inventory_json: OnceCell::new(),
+            rbac: OnceCell::new(),
         };
         for binding in self.bindings.values() {
             let Some(policy) = self.policies.get(&binding.policy_name) else {

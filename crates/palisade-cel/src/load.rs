@@ -67,6 +67,26 @@ pub(crate) struct Body {
     pub audit_annotations: Vec<AuditAnnotation>,
 }
 
+impl Body {
+    /// Whether any expression reads `authorizer`, whose RBAC index is then built for evaluation.
+    fn uses_authorizer(&self) -> bool {
+        self.match_conditions
+            .iter()
+            .any(|c| c.expression.uses_authorizer)
+            || self.variables.iter().any(|v| v.expression.uses_authorizer)
+            || self.validations.iter().any(|v| {
+                v.expression.uses_authorizer
+                    || v.message_expression
+                        .as_ref()
+                        .is_some_and(|m| m.uses_authorizer)
+            })
+            || self
+                .audit_annotations
+                .iter()
+                .any(|a| a.value_expression.uses_authorizer)
+    }
+}
+
 pub(crate) struct AuditAnnotation {
     pub key: String,
     pub value_expression: Expression,
@@ -84,6 +104,7 @@ pub struct Policy {
     pub(crate) variables: Vec<Variable>,
     pub(crate) validations: Vec<Validation>,
     pub(crate) audit_annotations: Vec<AuditAnnotation>,
+    pub(crate) uses_authorizer: bool,
 }
 
 /// A loaded `ValidatingAdmissionPolicyBinding`.
@@ -303,12 +324,14 @@ impl<'a> Reader<'a> {
             }
         };
 
+        let body = self.body(spec, &path, Vec::new());
+        let uses_authorizer = body.uses_authorizer();
         let Body {
             match_conditions,
             variables,
             validations,
             audit_annotations,
-        } = self.body(spec, &path, Vec::new());
+        } = body;
 
         if validations.is_empty() && audit_annotations.is_empty() && self.errors.is_empty() {
             self.error(
@@ -327,6 +350,7 @@ impl<'a> Reader<'a> {
             variables,
             validations,
             audit_annotations,
+            uses_authorizer,
         }
     }
 
@@ -479,6 +503,7 @@ impl<'a> Reader<'a> {
             }
         }
         let body = self.body(source, &source_path, preamble);
+        let uses_authorizer = body.uses_authorizer();
         if body.validations.is_empty() && self.errors.is_empty() {
             self.error(
                 &source_path.key("validations"),
@@ -499,6 +524,7 @@ impl<'a> Reader<'a> {
                 variables: body.variables,
                 validations: body.validations,
                 audit_annotations: body.audit_annotations,
+                uses_authorizer,
             },
         })
     }

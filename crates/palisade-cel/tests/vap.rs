@@ -485,30 +485,120 @@ spec: {policyName: libs, validationActions: [Deny]}
     );
 }
 
-#[test]
-fn authorizer_is_a_clear_evaluation_error() {
-    let policies = set(r#"
+const AUTHZ: &str = r#"
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
 metadata: {name: authz}
 spec:
   matchConstraints:
     resourceRules:
-    - {apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["deployments"]}
+    - {apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments"]}
   validations:
-    - expression: "authorizer.group('apps').resource('deployments').check('delete').allowed()"
+  - expression: "authorizer.group('apps').resource('deployments').namespace(request.namespace).check('delete').allowed()"
+    messageExpression: "'only users who may delete deployments may create them: ' + authorizer.group('apps').resource('deployments').namespace(request.namespace).check('delete').reason()"
+  - expression: "authorizer.requestResource.check('patch').allowed()"
+    message: may not patch what it creates
+  - expression: "!authorizer.serviceAccount('shop', 'deployer').group('apps').resource('deployments').subresource('scale').namespace('shop').check('update').allowed() || authorizer.path('/healthz').check('get').allowed()"
+    message: service account check or path check failed
 ---
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicyBinding
 metadata: {name: authz}
 spec: {policyName: authz, validationActions: [Deny]}
-"#);
-    let found = violations(&policies, deployment("shop", 1), &Inventory::new());
-    assert_eq!(found.len(), 1);
+"#;
+
+fn rbac() -> Inventory {
+    let mut inventory = Inventory::new();
+    for object in [
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "deployment-admin"},
+            "rules": [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["*"]}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "alice-deployments"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "deployment-admin"},
+            "subjects": [{"kind": "User", "name": "alice"}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "scaler", "namespace": "shop"},
+            "rules": [{"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["update"]},
+                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch", "delete"]}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "scalers", "namespace": "shop"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "scaler"},
+            "subjects": [{"kind": "Group", "name": "devs"},
+                {"kind": "ServiceAccount", "namespace": "shop", "name": "deployer"}]}),
+    ] {
+        inventory.insert(object);
+    }
+    inventory
+}
+
+fn as_user(namespace: &str, username: &str, groups: &[&str]) -> AdmissionRequest {
+    let mut request = AdmissionRequest::for_object(deployment(namespace, 1));
+    request.user_info.username = username.into();
+    request.user_info.groups = groups.iter().map(|g| g.to_string()).collect();
+    request
+}
+
+#[test]
+fn authorizer_answers_from_rbac_in_the_inventory() {
+    let policies = set(AUTHZ);
+    let inventory = rbac();
+    let messages = |request: &AdmissionRequest| -> Vec<String> {
+        policies
+            .evaluate(request, &inventory)
+            .violations
+            .into_iter()
+            .map(|v| v.message)
+            // The third validation is the subject of the next test.
+            .filter(|m| m != "service account check or path check failed")
+            .collect()
+    };
+    // A ClusterRoleBinding grants alice everything on deployments, everywhere.
+    assert!(messages(&as_user("prod", "alice", &[])).is_empty());
+    // Group devs may delete and patch deployments in shop only (RoleBinding).
+    assert!(messages(&as_user("shop", "bob", &["devs"])).is_empty());
+    let elsewhere = messages(&as_user("prod", "bob", &["devs"]));
+    assert_eq!(elsewhere.len(), 2, "{elsewhere:?}");
     assert!(
-        found[0].message.contains("`authorizer` is not supported"),
+        elsewhere[0]
+            .starts_with("only users who may delete deployments may create them: no RBAC rule"),
         "{}",
-        found[0].message
+        elsewhere[0]
+    );
+    assert_eq!(elsewhere[1], "may not patch what it creates");
+    // system:masters is always allowed.
+    assert!(messages(&as_user("prod", "root", &["system:masters"])).is_empty());
+}
+
+#[test]
+fn authorizer_service_accounts_and_paths() {
+    let policies = set(AUTHZ);
+    // The service account may update deployments/scale in shop, and nobody may GET /healthz: the
+    // third validation fails for everyone but system:masters.
+    let found = policies
+        .evaluate(&as_user("shop", "alice", &[]), &rbac())
+        .violations;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].message,
+        "service account check or path check failed"
+    );
+
+    let mut inventory = rbac();
+    inventory.insert(
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "health"},
+        "rules": [{"nonResourceURLs": ["/healthz*"], "verbs": ["get"]}]}),
+    );
+    inventory.insert(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "health"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "health"},
+        "subjects": [{"kind": "User", "name": "alice"}]}));
+    assert!(
+        policies
+            .evaluate(&as_user("shop", "alice", &[]), &inventory)
+            .violations
+            .is_empty()
     );
 }
 

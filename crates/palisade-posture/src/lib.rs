@@ -15,6 +15,7 @@ mod custom;
 mod emit;
 mod engine;
 mod pod;
+pub mod suite;
 #[cfg(test)]
 mod testing;
 

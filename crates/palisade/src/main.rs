@@ -4,6 +4,7 @@
 
 mod checks_cmd;
 mod output;
+mod policy_cmd;
 mod scan;
 
 use std::path::PathBuf;
@@ -34,6 +35,22 @@ enum Command {
     /// The built-in check catalogue.
     #[command(subcommand)]
     Checks(ChecksCommand),
+    /// Custom policies (Gatekeeper ConstraintTemplates and constraints).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Run policy test suites in the `gator verify` format (`kind: Suite`); exit 1 on any failure.
+    Verify {
+        /// Suite files, or directories searched recursively for them.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Print every case, not only failures.
+        #[arg(long)]
+        verbose_cases: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -119,6 +136,10 @@ fn main() -> ExitCode {
         Command::Scan(ScanCommand::Cluster(args)) => scan::cluster(args),
         Command::Checks(ChecksCommand::List { format }) => checks_cmd::list(&format),
         Command::Checks(ChecksCommand::Explain { id, format }) => checks_cmd::explain(&id, &format),
+        Command::Policy(PolicyCommand::Verify {
+            paths,
+            verbose_cases,
+        }) => policy_cmd::verify(&paths, verbose_cases),
     };
     match result {
         Ok(code) => code,

@@ -529,3 +529,63 @@ fn gatekeeper_policies_become_findings() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("template.yaml:"), "{stderr}");
 }
+
+#[test]
+fn policy_verify_runs_gator_suites() {
+    let out = run(&["policy", "verify", "examples/policy-tests"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("ok  \texamples/policy-tests/suite.yaml"),
+        "{text}"
+    );
+
+    // A wrong expectation fails with exit 1 and says what was expected.
+    let dir = temp_dir("suite");
+    let suite = std::fs::read_to_string(repo_root().join("examples/policy-tests/suite.yaml"))
+        .unwrap()
+        .replace(
+            "../policies/",
+            &format!("{}/examples/policies/", repo_root().display()),
+        )
+        .replace(
+            "owner-constraint.yaml",
+            &format!(
+                "{}/examples/policy-tests/owner-constraint.yaml",
+                repo_root().display()
+            ),
+        )
+        .replace(
+            "unique-hosts-constraint.yaml",
+            &format!(
+                "{}/examples/policy-tests/unique-hosts-constraint.yaml",
+                repo_root().display()
+            ),
+        )
+        .replace(
+            "samples/",
+            &format!("{}/examples/policy-tests/samples/", repo_root().display()),
+        )
+        .replace(
+            "    - violations: no\n  - name: namespace-without-owner",
+            "    - violations: 3\n  - name: namespace-without-owner",
+        );
+    std::fs::write(dir.join("suite.yaml"), suite).unwrap();
+    let out = run(&["policy", "verify", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("--- FAIL: namespaces-have-owner/namespace-with-owner"),
+        "{text}"
+    );
+    assert!(text.contains("got 0 violations, want 3"), "{text}");
+
+    let out = run(&["policy", "verify", "examples/demo-cluster"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no test suites"));
+}
