@@ -32,6 +32,22 @@ pub struct Config {
     pub exemptions: Vec<Exemption>,
     /// Image reference prefixes images must start with; empty turns the registry check off.
     pub allowed_registries: Vec<String>,
+    /// Built-in checks enforced by `palisade admission serve`.
+    pub admission_rules: Vec<AdmissionRule>,
+}
+
+/// Built-in checks as an admission policy: `{checks: [privileged], action: deny}` denies
+/// privileged containers. Optional scoping narrows where the rule applies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdmissionRule {
+    pub checks: Vec<String>,
+    pub action: palisade_policy::Action,
+    /// Namespaces the rule applies to (`*` globs); empty: all.
+    pub namespaces: Vec<String>,
+    /// Namespaces the rule never applies to (`*` globs).
+    pub excluded_namespaces: Vec<String>,
+    /// Kinds the rule applies to; empty: all.
+    pub kinds: Vec<String>,
 }
 
 /// Resources matching every given selector are exempt from `checks` (all checks when empty).
@@ -78,6 +94,20 @@ impl Config {
                         config.exemptions.push(read_exemption(item, catalogue)?);
                     }
                 }
+                "admission" => {
+                    for (key, value) in map(value, "admission")? {
+                        match key.as_str() {
+                            "rules" => {
+                                for item in seq(value, "admission.rules")? {
+                                    config.admission_rules.push(read_rule(item, catalogue)?);
+                                }
+                            }
+                            other => {
+                                return Err(unknown_key(value, "admission", other, &["rules"]));
+                            }
+                        }
+                    }
+                }
                 "registries" => {
                     for (key, value) in map(value, "registries")? {
                         match key.as_str() {
@@ -95,7 +125,7 @@ impl Config {
                         value,
                         "the configuration",
                         other,
-                        &["checks", "exemptions", "registries"],
+                        &["checks", "exemptions", "registries", "admission"],
                     ));
                 }
             }
@@ -257,6 +287,76 @@ fn read_exemption(node: &Node, catalogue: &Catalogue) -> Result<Exemption, Confi
         ));
     }
     Ok(exemption)
+}
+
+fn read_rule(node: &Node, catalogue: &Catalogue) -> Result<AdmissionRule, ConfigError> {
+    let mut rule = AdmissionRule {
+        checks: Vec::new(),
+        action: palisade_policy::Action::Deny,
+        namespaces: Vec::new(),
+        excluded_namespaces: Vec::new(),
+        kinds: Vec::new(),
+    };
+    let mut has_action = false;
+    for (key, value) in map(node, "an admission rule")? {
+        match key.as_str() {
+            "checks" => {
+                for item in seq(value, "checks")? {
+                    rule.checks.push(check_id(item, catalogue)?);
+                }
+            }
+            "action" => {
+                has_action = true;
+                rule.action = match value.to_text().as_deref() {
+                    Some("deny") => palisade_policy::Action::Deny,
+                    Some("warn") => palisade_policy::Action::Warn,
+                    Some("audit") => palisade_policy::Action::Audit,
+                    _ => return Err(error(value.mark, "`action` must be deny, warn or audit")),
+                }
+            }
+            "namespaces" => rule.namespaces = strings(value, "namespaces")?,
+            "excludedNamespaces" => {
+                rule.excluded_namespaces = strings(value, "excludedNamespaces")?
+            }
+            "kinds" => rule.kinds = strings(value, "kinds")?,
+            other => {
+                return Err(unknown_key(
+                    value,
+                    "an admission rule",
+                    other,
+                    &[
+                        "checks",
+                        "action",
+                        "namespaces",
+                        "excludedNamespaces",
+                        "kinds",
+                    ],
+                ));
+            }
+        }
+    }
+    if rule.checks.is_empty() {
+        return Err(error(
+            node.mark,
+            "an admission rule needs `checks`: the check IDs it enforces",
+        ));
+    }
+    if !has_action {
+        return Err(error(
+            node.mark,
+            "an admission rule needs an `action`: deny, warn or audit",
+        ));
+    }
+    Ok(rule)
+}
+
+impl AdmissionRule {
+    /// Whether the rule applies to an object of `kind` in `namespace` (`""` for cluster-scoped).
+    pub fn applies_to(&self, kind: &str, namespace: &str) -> bool {
+        (self.kinds.is_empty() || self.kinds.iter().any(|k| k == kind))
+            && (self.namespaces.is_empty() || self.namespaces.iter().any(|p| glob(p, namespace)))
+            && !self.excluded_namespaces.iter().any(|p| glob(p, namespace))
+    }
 }
 
 fn map<'a>(node: &'a Node, what: &str) -> Result<&'a [(String, Node)], ConfigError> {

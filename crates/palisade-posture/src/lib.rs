@@ -8,6 +8,7 @@
 //! [`Session::finish`]. Sessions built on different threads merge. This crate must not do I/O:
 //! loaders hand it [`palisade_core::Resource`]s, reporters take its findings.
 
+mod admission;
 mod catalogue;
 mod checks;
 mod config;
@@ -19,8 +20,9 @@ pub mod suite;
 #[cfg(test)]
 mod testing;
 
+pub use admission::admission_violations;
 pub use catalogue::{Catalogue, UnknownCheck};
-pub use config::{Config, ConfigError, Exemption};
+pub use config::{AdmissionRule, Config, ConfigError, Exemption};
 pub use custom::CustomPolicies;
 pub use emit::{Context, Emitter, IGNORE_ANNOTATION, IGNORE_REASON_ANNOTATION};
 pub use engine::{Assessment, Session};

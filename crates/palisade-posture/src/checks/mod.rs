@@ -28,11 +28,22 @@ pub(crate) fn all() -> Vec<Check> {
 
 /// Runs every per-object check on `resource`.
 pub(crate) fn assess(resource: &Resource, context: Context<'_>, findings: &mut Vec<Finding>) {
+    assess_object(resource, context, findings, false)
+}
+
+/// Per-object checks; `include_controlled` also runs pod checks on workloads owned by a controller
+/// (admission judges each object on its own: a ReplicaSet's Pod arrives without its Deployment).
+pub(crate) fn assess_object(
+    resource: &Resource,
+    context: Context<'_>,
+    findings: &mut Vec<Finding>,
+    include_controlled: bool,
+) {
     let mut emitter = Emitter::new(context, resource, findings);
     if let Some(pod) = PodView::of(resource) {
         // Pods created by a controller are assessed through the controller's template, so a
         // Deployment's problem is reported once, not again on each ReplicaSet and Pod.
-        if !is_controlled_workload(resource) {
+        if include_controlled || !is_controlled_workload(resource) {
             pss::assess_pod(&pod, &mut emitter);
             workload::assess_pod(&pod, &mut emitter);
         }
