@@ -2,6 +2,7 @@
 //! the crates (see ARCHITECTURE.md). Exit codes: 0 success, 1 findings at or above `--fail-on`,
 //! 2 errors (unreadable input, unreachable cluster, bad arguments).
 
+mod admission_cmd;
 mod checks_cmd;
 mod output;
 mod policy_cmd;
@@ -38,6 +39,59 @@ enum Command {
     /// Custom policies (Gatekeeper ConstraintTemplates and constraints).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The validating admission webhook.
+    #[command(subcommand)]
+    Admission(AdmissionCommand),
+}
+
+#[derive(Subcommand)]
+enum AdmissionCommand {
+    /// Serve `AdmissionReview`s over HTTPS on `POST /validate`, enforcing the built-in checks named
+    /// in the configuration's `admission.rules`, Gatekeeper constraints and ValidatingAdmissionPolicies.
+    Serve(AdmissionServeArgs),
+}
+
+#[derive(Args)]
+struct AdmissionServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0:8443", value_name = "ADDR")]
+    listen: std::net::SocketAddr,
+    /// Serving certificate (PEM); reloaded when it changes.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: PathBuf,
+    /// Private key of the serving certificate (PEM).
+    #[arg(long, value_name = "FILE")]
+    tls_key: PathBuf,
+    /// Configuration file (`admission.rules`, exemptions); reloaded when it changes.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Gatekeeper templates/constraints and ValidatingAdmissionPolicies/bindings (files or
+    /// directories); reloaded when they change.
+    #[arg(long, value_name = "PATH")]
+    policies: Vec<PathBuf>,
+    /// The namespace the webhook runs in (exempt, with kube-system).
+    #[arg(
+        long,
+        env = "POD_NAMESPACE",
+        default_value = "palisade",
+        value_name = "NAME"
+    )]
+    namespace: String,
+    /// More namespaces never evaluated.
+    #[arg(long, value_name = "NAME")]
+    exempt_namespace: Vec<String>,
+    /// What to answer when policies cannot be evaluated in time or at all.
+    #[arg(long, default_value = "open", value_parser = ["open", "closed"])]
+    failure_mode: String,
+    /// Per-request evaluation budget in milliseconds.
+    #[arg(long, default_value_t = 100, value_name = "MS")]
+    budget_ms: u64,
+    /// Write a JSON line for every deny, warn and audit decision to FILE (`-`: standard output).
+    #[arg(long, value_name = "FILE")]
+    decision_log: Option<PathBuf>,
+    /// Seconds between checks of the policy and configuration files for changes.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    reload_interval: u64,
 }
 
 #[derive(Subcommand)]
@@ -136,6 +190,7 @@ fn main() -> ExitCode {
         Command::Scan(ScanCommand::Cluster(args)) => scan::cluster(args),
         Command::Checks(ChecksCommand::List { format }) => checks_cmd::list(&format),
         Command::Checks(ChecksCommand::Explain { id, format }) => checks_cmd::explain(&id, &format),
+        Command::Admission(AdmissionCommand::Serve(args)) => admission_cmd::serve(args),
         Command::Policy(PolicyCommand::Verify {
             paths,
             verbose_cases,

@@ -1,0 +1,195 @@
+//! `palisade admission serve`: builds the policy set (built-in checks from `admission.rules`,
+//! Gatekeeper Rego constraints, CEL policies) and hands it to the webhook server, reloading it when
+//! the files change; a broken new set is refused and the last good one keeps serving.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, anyhow};
+use palisade_admission::{EvalError, Evaluator, FailureMode, Server, TlsFiles};
+use palisade_kube::manifests::{self, Input};
+use palisade_policy::{AdmissionRequest, Inventory, Violation};
+use palisade_posture::{Catalogue, Config};
+
+use crate::{AdmissionServeArgs, output};
+
+/// Everything one policy set needs to judge a request.
+struct Policies {
+    catalogue: Catalogue,
+    config: Config,
+    rego: palisade_rego::PolicySet,
+    cel: palisade_cel::PolicySet,
+    inventory: Inventory,
+}
+
+impl Evaluator for Policies {
+    fn evaluate(&self, request: &AdmissionRequest) -> Result<Vec<Violation>, EvalError> {
+        let mut violations =
+            palisade_posture::admission_violations(request, &self.catalogue, &self.config);
+        let rego = self.rego.evaluate(request, &self.inventory);
+        if let Some(error) = rego.errors.first() {
+            return Err(EvalError(error.to_string()));
+        }
+        violations.extend(rego.violations);
+        violations.extend(self.cel.evaluate(request, &self.inventory).violations);
+        Ok(violations)
+    }
+}
+
+/// The files a policy set is built from, for change detection.
+fn watched_files(args: &AdmissionServeArgs) -> Vec<PathBuf> {
+    let (inputs, _) = manifests::expand(&args.policies);
+    let mut files: Vec<PathBuf> = inputs
+        .into_iter()
+        .filter_map(|i| match i {
+            Input::File(path) => Some(path),
+            Input::Stdin => None,
+        })
+        .collect();
+    files.extend(args.config.clone());
+    files
+}
+
+/// Size and modification time of every watched file: a change in any reloads the set.
+fn fingerprint(files: &[PathBuf]) -> Vec<(PathBuf, Option<(u64, SystemTime)>)> {
+    files
+        .iter()
+        .map(|f| {
+            let meta = std::fs::metadata(f).ok();
+            (
+                f.clone(),
+                meta.and_then(|m| Some((m.len(), m.modified().ok()?))),
+            )
+        })
+        .collect()
+}
+
+fn load(args: &AdmissionServeArgs) -> Result<Policies> {
+    let catalogue = Catalogue::builtin();
+    let config = output::load_config(args.config.as_deref(), &catalogue)?;
+    let (inputs, errors) = manifests::expand(&args.policies);
+    if let Some(error) = errors.first() {
+        return Err(anyhow!("cannot read the policies: {error}"));
+    }
+    let mut sources = Vec::new();
+    for input in &inputs {
+        if let Input::File(path) = input {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the policy file {}", path.display()))?;
+            sources.push((path.display().to_string(), text));
+        }
+    }
+    let rego = palisade_rego::PolicySet::from_sources(
+        sources.iter().map(|(f, t)| (f.as_str(), t.as_str())),
+    )
+    .map_err(|e| anyhow!("invalid Rego policies:\n{e}"))?;
+    let mut cel = palisade_cel::PolicySet::new();
+    for (file, text) in &sources {
+        cel.load(file, text)
+            .map_err(|e| anyhow!("invalid CEL policies:\n{e}"))?;
+    }
+    Ok(Policies {
+        catalogue,
+        config,
+        rego,
+        cel,
+        inventory: Inventory::new(),
+    })
+}
+
+pub fn serve(args: AdmissionServeArgs) -> Result<ExitCode> {
+    let policies = load(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let mut config = palisade_admission::Config::new(
+            args.listen,
+            TlsFiles {
+                cert: args.tls_cert.clone(),
+                key: args.tls_key.clone(),
+            },
+            &args.namespace,
+        );
+        config.exempt_namespaces.extend(args.exempt_namespace.iter().cloned());
+        config.failure_mode = if args.failure_mode == "closed" {
+            FailureMode::Closed
+        } else {
+            FailureMode::Open
+        };
+        config.budget = Duration::from_millis(args.budget_ms.max(1));
+        if let Some(path) = &args.decision_log {
+            let writer: Box<dyn std::io::Write + Send> = if path.as_os_str() == "-" {
+                Box::new(std::io::stdout())
+            } else {
+                Box::new(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .with_context(|| format!("cannot open the decision log {}", path.display()))?,
+                )
+            };
+            config.decision_log = Some(Arc::new(palisade_admission::DecisionLog::new(writer)));
+        }
+        let server = Arc::new(
+            Server::bind(config, Some(Arc::new(policies)))
+                .await
+                .map_err(|e| anyhow!("{e}"))?,
+        );
+        eprintln!(
+            "palisade admission webhook listening on https://{}/validate",
+            server.local_addr()
+        );
+
+        // Policy and configuration reload: poll the files, rebuild on change, keep the last good
+        // set when the new one does not load.
+        let reloader = {
+            let server = Arc::clone(&server);
+            let interval = Duration::from_secs(args.reload_interval.max(1));
+            tokio::spawn(async move {
+                let mut last = fingerprint(&watched_files(&args));
+                loop {
+                    tokio::time::sleep(interval).await;
+                    let now = fingerprint(&watched_files(&args));
+                    if now == last {
+                        continue;
+                    }
+                    last = now;
+                    let args_ref = &args;
+                    match tokio::task::block_in_place(|| load(args_ref)) {
+                        Ok(policies) => {
+                            server.replace_evaluator(Arc::new(policies));
+                            tracing::info!("policies reloaded");
+                        }
+                        Err(error) => {
+                            eprintln!("error: policies not reloaded, the last good set stays active: {error:#}");
+                            server.policy_reload_failed(&format!("{error:#}"));
+                        }
+                    }
+                }
+            })
+        };
+        let shutdown = async {
+            #[cfg(unix)]
+            if let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                return;
+            }
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let served = server.serve(shutdown).await;
+        reloader.abort();
+        served.map_err(|e| anyhow!("{e}"))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
