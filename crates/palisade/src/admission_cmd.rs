@@ -193,3 +193,234 @@ pub fn serve(args: AdmissionServeArgs) -> Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     })
 }
+
+/// Prints the install manifests. They pass Palisade's own checks: a hardened pod, no token
+/// automount, resource limits, probes, a PodDisruptionBudget so a node drain keeps one replica.
+pub fn manifests(args: crate::AdmissionManifestsArgs) -> Result<ExitCode> {
+    let ca_bundle = match &args.ca_bundle {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read the CA bundle {}", path.display()))?;
+            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                return Err(anyhow!("{} is not a PEM certificate", path.display()));
+            }
+            base64(&pem)
+        }
+        None => {
+            "REPLACE-WITH-BASE64-PEM-OF-THE-CA  # palisade admission manifests --ca-bundle ca.crt"
+                .to_string()
+        }
+    };
+    let ns = &args.namespace;
+    let mut exempt = vec!["kube-system".to_string(), ns.clone()];
+    for extra in &args.exempt_namespace {
+        if !exempt.contains(extra) {
+            exempt.push(extra.clone());
+        }
+    }
+    let exempt_yaml = exempt
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let image = &args.image;
+    let failure = &args.failure_policy;
+    let timeout = args.timeout_seconds;
+    let failure_mode = if failure == "Fail" { "closed" } else { "open" };
+    print!(
+        r#"# Palisade admission webhook. Before applying, create the serving certificate Secret:
+#   kubectl -n {ns} create secret tls palisade-webhook-tls --cert=tls.crt --key=tls.key
+# (the certificate must be valid for palisade-webhook.{ns}.svc) and the policies ConfigMap:
+#   kubectl -n {ns} create configmap palisade-policies --from-file=policies/ --from-file=palisade.yaml
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: palisade-webhook
+  namespace: {ns}
+automountServiceAccountToken: false
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: palisade-webhook
+  namespace: {ns}
+  labels:
+    app.kubernetes.io/name: palisade-webhook
+    app.kubernetes.io/part-of: palisade
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: palisade-webhook
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: palisade-webhook
+        app.kubernetes.io/part-of: palisade
+    spec:
+      serviceAccountName: palisade-webhook
+      automountServiceAccountToken: false
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 65532
+        runAsGroup: 65532
+        seccompProfile:
+          type: RuntimeDefault
+      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+            - weight: 100
+              podAffinityTerm:
+                topologyKey: kubernetes.io/hostname
+                labelSelector:
+                  matchLabels:
+                    app.kubernetes.io/name: palisade-webhook
+      containers:
+        - name: webhook
+          image: {image}
+          args:
+            - admission
+            - serve
+            - --listen=0.0.0.0:8443
+            - --tls-cert=/tls/tls.crt
+            - --tls-key=/tls/tls.key
+            - --config=/policies/palisade.yaml
+            - --policies=/policies
+            - --namespace={ns}
+            - --failure-mode={failure_mode}
+          ports:
+            - name: https
+              containerPort: 8443
+          readinessProbe:
+            httpGet:
+              path: /readyz
+              port: https
+              scheme: HTTPS
+          livenessProbe:
+            httpGet:
+              path: /healthz
+              port: https
+              scheme: HTTPS
+          resources:
+            requests:
+              cpu: 100m
+              memory: 64Mi
+            limits:
+              cpu: "1"
+              memory: 256Mi
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities:
+              drop: ["ALL"]
+          volumeMounts:
+            - name: tls
+              mountPath: /tls
+              readOnly: true
+            - name: policies
+              mountPath: /policies
+              readOnly: true
+      volumes:
+        - name: tls
+          secret:
+            secretName: palisade-webhook-tls
+        - name: policies
+          configMap:
+            name: palisade-policies
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: palisade-webhook
+  namespace: {ns}
+spec:
+  selector:
+    app.kubernetes.io/name: palisade-webhook
+  ports:
+    - name: https
+      port: 443
+      targetPort: https
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: palisade-webhook
+  namespace: {ns}
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: palisade-webhook
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: palisade
+webhooks:
+  - name: validate.palisade.dev
+    admissionReviewVersions: ["v1", "v1beta1"]
+    sideEffects: None
+    timeoutSeconds: {timeout}
+    failurePolicy: {failure}
+    matchPolicy: Equivalent
+    clientConfig:
+      caBundle: {ca_bundle}
+      service:
+        name: palisade-webhook
+        namespace: {ns}
+        path: /validate
+        port: 443
+    namespaceSelector:
+      matchExpressions:
+        - key: kubernetes.io/metadata.name
+          operator: NotIn
+          values: [{exempt_yaml}]
+    rules:
+      - apiGroups: ["*"]
+        apiVersions: ["*"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["*"]
+        scope: "*"
+"#
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc_4648() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(plain.as_bytes()), encoded);
+        }
+    }
+}

@@ -49,6 +49,35 @@ enum AdmissionCommand {
     /// Serve `AdmissionReview`s over HTTPS on `POST /validate`, enforcing the built-in checks named
     /// in the configuration's `admission.rules`, Gatekeeper constraints and ValidatingAdmissionPolicies.
     Serve(AdmissionServeArgs),
+    /// Print the manifests that install the webhook: ServiceAccount, Deployment (2 replicas),
+    /// Service, PodDisruptionBudget and ValidatingWebhookConfiguration.
+    Manifests(AdmissionManifestsArgs),
+}
+
+#[derive(Args)]
+struct AdmissionManifestsArgs {
+    /// Namespace to install into (exempt from the webhook).
+    #[arg(long, default_value = "palisade", value_name = "NAME")]
+    namespace: String,
+    /// Container image of Palisade.
+    #[arg(
+        long,
+        default_value = "ghcr.io/palisade-dev/palisade:0.1.0",
+        value_name = "IMAGE"
+    )]
+    image: String,
+    /// PEM file of the CA that signed the webhook's serving certificate (becomes `caBundle`).
+    #[arg(long, value_name = "FILE")]
+    ca_bundle: Option<PathBuf>,
+    /// What the API server does when the webhook cannot answer.
+    #[arg(long, default_value = "Ignore", value_parser = ["Ignore", "Fail"])]
+    failure_policy: String,
+    /// How long the API server waits for an answer (1-30).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=30))]
+    timeout_seconds: u8,
+    /// More namespaces the webhook never sees (kube-system and the install namespace always).
+    #[arg(long, value_name = "NAME")]
+    exempt_namespace: Vec<String>,
 }
 
 #[derive(Args)]
@@ -191,6 +220,7 @@ fn main() -> ExitCode {
         Command::Checks(ChecksCommand::List { format }) => checks_cmd::list(&format),
         Command::Checks(ChecksCommand::Explain { id, format }) => checks_cmd::explain(&id, &format),
         Command::Admission(AdmissionCommand::Serve(args)) => admission_cmd::serve(args),
+        Command::Admission(AdmissionCommand::Manifests(args)) => admission_cmd::manifests(args),
         Command::Policy(PolicyCommand::Verify {
             paths,
             verbose_cases,

@@ -589,3 +589,74 @@ fn policy_verify_runs_gator_suites() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no test suites"));
 }
+
+#[test]
+fn admission_manifests_install_a_webhook_that_passes_our_own_checks() {
+    let dir = temp_dir("manifests");
+    std::fs::write(
+        dir.join("ca.crt"),
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "admission",
+        "manifests",
+        "--namespace",
+        "guard",
+        "--ca-bundle",
+        dir.join("ca.crt").to_str().unwrap(),
+        "--failure-policy",
+        "Fail",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifests = dir.join("webhook.yaml");
+    std::fs::write(&manifests, &out.stdout).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("caBundle: LS0tLS1CRUdJTi"),
+        "caBundle is the base64 PEM"
+    );
+    assert!(text.contains("failurePolicy: Fail") && text.contains("sideEffects: None"));
+    assert!(
+        text.contains("values: [\"kube-system\", \"guard\"]"),
+        "{text}"
+    );
+
+    let out = run(&[
+        "scan",
+        "k8s",
+        manifests.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the install manifests have high findings: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report = json(&out);
+    let kinds: Vec<&str> = report["summary"]["objects"]["by_kind"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Deployment",
+            "PodDisruptionBudget",
+            "Service",
+            "ServiceAccount",
+            "ValidatingWebhookConfiguration"
+        ]
+    );
+}
