@@ -1,8 +1,9 @@
-//! Custom policies in scans: Gatekeeper constraints (Rego) assessed over the inventory beside the
-//! built-in checks, in audit mode — every violation becomes a finding with the policy's message,
+//! Custom policies in scans: Gatekeeper constraints (Rego, and CEL `K8sNativeValidation` templates)
+//! and ValidatingAdmissionPolicy bindings (CEL) assessed over the inventory beside the built-in checks, in audit mode — every violation becomes a finding with the policy's message,
 //! whatever the constraint's enforcement action, since a scan blocks nothing.
 //!
-//! Each constraint is a catalogue entry of its own (ID `<ConstraintKind>/<name>`), so the
+//! Each constraint is a catalogue entry of its own (ID `<ConstraintKind>/<name>`, or
+//! `ValidatingAdmissionPolicyBinding/<name>`), so the
 //! configuration and `palisade.dev/ignore` annotations apply to it like to any check. Severity
 //! follows the enforcement action the policy's owner chose (deny → high, warn → medium, dryrun →
 //! low) unless the configuration overrides it.
@@ -16,13 +17,23 @@ use palisade_core::{
     Category, Check, FieldPath, Finding, Frameworks, Resource, Severity, SourceError,
 };
 use palisade_policy::{Action, AdmissionRequest, Inventory};
-use palisade_rego::{LoadErrors, PolicySet};
+use palisade_rego::PolicySet;
+
+/// Why a policy set did not load: every problem, each naming its file and line.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyLoadError {
+    #[error("{0}")]
+    Rego(#[from] palisade_rego::LoadErrors),
+    #[error("{0}")]
+    Cel(#[from] palisade_cel::LoadErrors),
+}
 
 use crate::emit::{Context, Emitter};
 
 /// Loaded custom policies.
 pub struct CustomPolicies {
     rego: PolicySet,
+    cel: palisade_cel::PolicySet,
     checks: Vec<Check>,
 }
 
@@ -31,31 +42,60 @@ impl CustomPolicies {
     /// documents are ignored. Errors name the file and line of each problem.
     pub fn load<'a>(
         sources: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<CustomPolicies, LoadErrors> {
-        let rego = PolicySet::from_sources(sources)?;
-        let checks = rego
+    ) -> Result<CustomPolicies, PolicyLoadError> {
+        let sources: Vec<(&str, &str)> = sources.into_iter().collect();
+        let rego = PolicySet::from_sources(sources.iter().copied())?;
+        let mut cel = palisade_cel::PolicySet::new();
+        for (file, text) in &sources {
+            cel.load(file, text)?;
+        }
+        let mut checks: Vec<Check> = rego
             .constraints()
             .iter()
-            .map(|constraint| Check {
-                id: constraint.policy(),
-                title: format!("Violates {} `{}`", constraint.kind, constraint.name),
-                severity: severity_of(constraint.action),
+            .map(|c| constraint_check(&c.policy(), &c.kind, &c.name, c.action))
+            .collect();
+        checks.extend(cel.constraints().map(|c| {
+            constraint_check(
+                &format!("{}/{}", c.kind, c.name),
+                &c.kind,
+                &c.name,
+                c.action,
+            )
+        }));
+        for binding in cel.bindings() {
+            let action = binding
+                .validation_actions
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(Action::Deny);
+            checks.push(Check {
+                id: binding_id(&binding.name),
+                title: format!(
+                    "Violates ValidatingAdmissionPolicy `{}`",
+                    binding.policy_name
+                ),
+                severity: severity_of(action),
                 category: Category::Policy,
                 description: format!(
-                    "Gatekeeper constraint `{}` of template `{}` (enforcementAction: {}). The message \
-                     of each finding is the policy's own.",
-                    constraint.name,
-                    constraint.kind,
-                    action_name(constraint.action)
+                    "ValidatingAdmissionPolicy `{}` bound by `{}` (validationActions: {}). The \
+                     message of each finding is the policy's own.",
+                    binding.policy_name,
+                    binding.name,
+                    binding
+                        .validation_actions
+                        .iter()
+                        .map(|a| vap_action_name(*a))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
-                remediation: "Change the object so the policy no longer reports it, or, where the \
-                              policy does not apply, exempt the object with the \
-                              `palisade.dev/ignore` annotation or an exemption in palisade.yaml."
-                    .to_string(),
+                remediation: REMEDIATION.to_string(),
                 frameworks: Frameworks::default(),
-            })
-            .collect();
-        Ok(CustomPolicies { rego, checks })
+            });
+        }
+        checks.sort_by(|a, b| a.id.cmp(&b.id));
+        checks.dedup_by(|a, b| a.id == b.id);
+        Ok(CustomPolicies { rego, cel, checks })
     }
 
     /// One catalogue entry per constraint.
@@ -95,6 +135,7 @@ impl CustomPolicies {
         for (resource, object) in resources.iter().zip(objects) {
             let request = AdmissionRequest::for_object(object);
             let evaluation = self.rego.evaluate_prepared(&request, &prepared);
+            let cel = self.cel.evaluate(&request, prepared.inventory());
             let mut emitter = Emitter::new(context, resource, findings);
             for violation in evaluation.violations {
                 emitter.emit(
@@ -103,6 +144,15 @@ impl CustomPolicies {
                     &FieldPath::root(),
                     violation.message,
                 );
+            }
+            for violation in cel.violations {
+                // Bindings are named by the binding alone; constraints already carry their kind.
+                let id = if violation.policy.contains('/') {
+                    violation.policy
+                } else {
+                    binding_id(&violation.policy)
+                };
+                emitter.emit(&id, None, &FieldPath::root(), violation.message);
             }
             for error in evaluation.errors {
                 let entry = failures
@@ -136,6 +186,38 @@ impl CustomPolicies {
             }
             errors.push(error);
         }
+    }
+}
+
+const REMEDIATION: &str = "Change the object so the policy no longer reports it, or, where the policy \
+                           does not apply, exempt the object with the `palisade.dev/ignore` \
+                           annotation or an exemption in palisade.yaml.";
+
+fn constraint_check(id: &str, kind: &str, name: &str, action: Action) -> Check {
+    Check {
+        id: id.to_string(),
+        title: format!("Violates {kind} `{name}`"),
+        severity: severity_of(action),
+        category: Category::Policy,
+        description: format!(
+            "Gatekeeper constraint `{name}` of template `{kind}` (enforcementAction: {}). The \
+             message of each finding is the policy's own.",
+            action_name(action)
+        ),
+        remediation: REMEDIATION.to_string(),
+        frameworks: Frameworks::default(),
+    }
+}
+
+fn binding_id(name: &str) -> String {
+    format!("ValidatingAdmissionPolicyBinding/{name}")
+}
+
+fn vap_action_name(action: Action) -> &'static str {
+    match action {
+        Action::Deny => "Deny",
+        Action::Warn => "Warn",
+        Action::Audit => "Audit",
     }
 }
 

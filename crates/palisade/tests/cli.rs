@@ -503,6 +503,19 @@ fn gatekeeper_policies_become_findings() {
             .any(|f| f["resource"]["namespace"] == "kube-system"),
         "excludedNamespaces"
     );
+    // The CEL ValidatingAdmissionPolicy beside them.
+    let floating = findings_of(&report, "ValidatingAdmissionPolicyBinding/no-latest-tag");
+    let names: Vec<&str> = floating
+        .iter()
+        .map(|f| f["resource"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["debug-tools", "prometheus", "cart"], "{floating:?}");
+    assert!(
+        floating[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nicolaka/netshoot:latest")
+    );
     // Built-in checks still run beside them.
     assert!(!findings_of(&report, "privileged").is_empty());
 
