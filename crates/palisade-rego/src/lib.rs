@@ -481,7 +481,7 @@ fn template_kind(node: &Node) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
-/// Compiles a template; `Ok(None)` when it has no Rego (a `K8sNativeValidation`-only template).
+/// Compiles a template; `Ok(None)` when the CEL engine owns it (it has `K8sNativeValidation` code).
 fn load_template(file: &str, node: &Node) -> Result<Option<Template>, SourceError> {
     let Some(kind) = template_kind(node) else {
         return Err(error_at(
@@ -501,6 +501,18 @@ fn load_template(file: &str, node: &Node) -> Result<Option<Template>, SourceErro
             format!("ConstraintTemplate `{kind}` has no `spec.targets`"),
         ));
     };
+    // A template with both engines is evaluated once, by CEL: Gatekeeper's constraint framework
+    // hands a template to the first driver that supports one of its engines, and registers its
+    // K8sNativeValidation driver before Rego (CEL in templates is on by default since 3.17).
+    // Evaluating both would report every violation twice.
+    let has_cel = target.get("code").is_some_and(|code| {
+        code.items()
+            .iter()
+            .any(|e| e.str_at("engine") == Some("K8sNativeValidation"))
+    });
+    if has_cel {
+        return Ok(None);
+    }
     let Some(source) = rego_source(target) else {
         if target.get("code").is_some() {
             return Ok(None);
