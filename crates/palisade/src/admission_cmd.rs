@@ -2,6 +2,7 @@
 //! Gatekeeper Rego constraints, CEL policies) and hands it to the webhook server, reloading it when
 //! the files change; a broken new set is refused and the last good one keeps serving.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,19 +22,22 @@ struct Policies {
     config: Config,
     rego: palisade_rego::PolicySet,
     cel: palisade_cel::PolicySet,
-    inventory: Inventory,
+    /// The live inventory the audit loop last listed (shared by every reload of the set):
+    /// `data.inventory` for referential policies and namespaces for namespace selectors.
+    inventory: Arc<std::sync::RwLock<Inventory>>,
 }
 
 impl Evaluator for Policies {
     fn evaluate(&self, request: &AdmissionRequest) -> Result<Vec<Violation>, EvalError> {
         let mut violations =
             palisade_posture::admission_violations(request, &self.catalogue, &self.config);
-        let rego = self.rego.evaluate(request, &self.inventory);
+        let inventory = self.inventory.read().unwrap_or_else(|e| e.into_inner());
+        let rego = self.rego.evaluate(request, &inventory);
         if let Some(error) = rego.errors.first() {
             return Err(EvalError(error.to_string()));
         }
         violations.extend(rego.violations);
-        violations.extend(self.cel.evaluate(request, &self.inventory).violations);
+        violations.extend(self.cel.evaluate(request, &inventory).violations);
         Ok(violations)
     }
 }
@@ -66,7 +70,10 @@ fn fingerprint(files: &[PathBuf]) -> Vec<(PathBuf, Option<(u64, SystemTime)>)> {
         .collect()
 }
 
-fn load(args: &AdmissionServeArgs) -> Result<Policies> {
+fn load(
+    args: &AdmissionServeArgs,
+    inventory: &Arc<std::sync::RwLock<Inventory>>,
+) -> Result<Policies> {
     let catalogue = Catalogue::builtin();
     let config = output::load_config(args.config.as_deref(), &catalogue)?;
     let (inputs, errors) = manifests::expand(&args.policies);
@@ -95,12 +102,15 @@ fn load(args: &AdmissionServeArgs) -> Result<Policies> {
         config,
         rego,
         cel,
-        inventory: Inventory::new(),
+        inventory: Arc::clone(inventory),
     })
 }
 
 pub fn serve(args: AdmissionServeArgs) -> Result<ExitCode> {
-    let policies = load(&args)?;
+    let inventory = Arc::new(std::sync::RwLock::new(Inventory::new()));
+    let policies = Arc::new(load(&args, &inventory)?);
+    // The set the audit loop evaluates: the one the server currently uses.
+    let current = Arc::new(std::sync::RwLock::new(Arc::clone(&policies)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -116,6 +126,7 @@ pub fn serve(args: AdmissionServeArgs) -> Result<ExitCode> {
             &args.namespace,
         );
         config.exempt_namespaces.extend(args.exempt_namespace.iter().cloned());
+        let exempt = config.exempt_namespaces.clone();
         config.failure_mode = if args.failure_mode == "closed" {
             FailureMode::Closed
         } else {
@@ -137,7 +148,7 @@ pub fn serve(args: AdmissionServeArgs) -> Result<ExitCode> {
             config.decision_log = Some(Arc::new(palisade_admission::DecisionLog::new(writer)));
         }
         let server = Arc::new(
-            Server::bind(config, Some(Arc::new(policies)))
+            Server::bind(config, Some(policies as Arc<dyn Evaluator>))
                 .await
                 .map_err(|e| anyhow!("{e}"))?,
         );
@@ -148,8 +159,27 @@ pub fn serve(args: AdmissionServeArgs) -> Result<ExitCode> {
 
         // Policy and configuration reload: poll the files, rebuild on change, keep the last good
         // set when the new one does not load.
+        let audit = (args.audit_interval > 0).then(|| {
+            let options = palisade_kube::cluster::ClusterOptions {
+                kubeconfig: args.kubeconfig.clone(),
+                context: args.context.clone(),
+                ..palisade_kube::cluster::ClusterOptions::default()
+            };
+            let interval = Duration::from_secs(args.audit_interval);
+            let current = Arc::clone(&current);
+            let inventory = Arc::clone(&inventory);
+            let exempt = exempt.clone();
+            tokio::spawn(async move {
+                loop {
+                    audit_once(&options, &current, &inventory, &exempt).await;
+                    tokio::time::sleep(interval).await;
+                }
+            })
+        });
         let reloader = {
             let server = Arc::clone(&server);
+            let current = Arc::clone(&current);
+            let inventory = Arc::clone(&inventory);
             let interval = Duration::from_secs(args.reload_interval.max(1));
             tokio::spawn(async move {
                 let mut last = fingerprint(&watched_files(&args));
@@ -161,9 +191,11 @@ pub fn serve(args: AdmissionServeArgs) -> Result<ExitCode> {
                     }
                     last = now;
                     let args_ref = &args;
-                    match tokio::task::block_in_place(|| load(args_ref)) {
+                    match tokio::task::block_in_place(|| load(args_ref, &inventory)) {
                         Ok(policies) => {
-                            server.replace_evaluator(Arc::new(policies));
+                            let policies = Arc::new(policies);
+                            *current.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&policies);
+                            server.replace_evaluator(policies);
                             tracing::info!("policies reloaded");
                         }
                         Err(error) => {
@@ -189,9 +221,87 @@ pub fn serve(args: AdmissionServeArgs) -> Result<ExitCode> {
         };
         let served = server.serve(shutdown).await;
         reloader.abort();
+        if let Some(audit) = audit {
+            audit.abort();
+        }
         served.map_err(|e| anyhow!("{e}"))?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// One audit pass: list the cluster, make it the inventory, judge every object as the request that
+/// would create it, print each violation as a JSON line. A failed listing is reported and the next
+/// pass tries again; the previous inventory stays.
+async fn audit_once(
+    options: &palisade_kube::cluster::ClusterOptions,
+    current: &std::sync::RwLock<Arc<Policies>>,
+    inventory: &std::sync::RwLock<Inventory>,
+    exempt: &[String],
+) {
+    let mut objects = Vec::new();
+    let scan = palisade_kube::cluster::scan(options, &mut |resource: palisade_core::Resource| {
+        if let Ok(object) = serde_json::to_value(&resource.object) {
+            objects.push(object);
+        }
+    })
+    .await;
+    let scan = match scan {
+        Ok(scan) => scan,
+        Err(error) => {
+            eprintln!("error: audit: {error}");
+            return;
+        }
+    };
+    let mut listed = Inventory::new();
+    for object in &objects {
+        listed.insert(object.clone());
+    }
+    *inventory.write().unwrap_or_else(|e| e.into_inner()) = listed;
+    let policies = Arc::clone(&current.read().unwrap_or_else(|e| e.into_inner()));
+    let mut violations = 0usize;
+    let mut out = std::io::stdout().lock();
+    for object in objects {
+        let request = AdmissionRequest::for_object(object);
+        // The webhook never judges exempt namespaces; neither does its audit.
+        if exempt.iter().any(|ns| *ns == request.namespace) {
+            continue;
+        }
+        let found = match policies.evaluate(&request) {
+            Ok(found) => found,
+            Err(error) => {
+                eprintln!(
+                    "error: audit: {} {}/{}: {error}",
+                    request.kind.kind, request.namespace, request.name
+                );
+                continue;
+            }
+        };
+        for violation in found {
+            violations += 1;
+            let line = serde_json::json!({
+                "audit": true,
+                "cluster": scan.identity.name,
+                "kind": request.kind.kind,
+                "namespace": request.namespace,
+                "name": request.name,
+                "policy": violation.policy,
+                "action": violation.action,
+                "message": violation.message,
+            });
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let _ = out.flush();
+    for kind in &scan.not_assessed {
+        eprintln!(
+            "warning: audit: {} not assessed: {}",
+            kind.kind, kind.reason
+        );
+    }
+    tracing::info!(
+        "audit: {violations} violations in cluster {}",
+        scan.identity.name
+    );
 }
 
 /// Prints the install manifests. They pass Palisade's own checks: a hardened pod, no token

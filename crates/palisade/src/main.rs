@@ -121,6 +121,17 @@ struct AdmissionServeArgs {
     /// Seconds between checks of the policy and configuration files for changes.
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]
     reload_interval: u64,
+    /// Every SECONDS, list the live cluster, re-evaluate every policy over the existing objects and
+    /// report their violations as JSON lines on standard output (like Gatekeeper's audit); the
+    /// listed objects also become `data.inventory` for referential policies. 0: off.
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    audit_interval: u64,
+    /// Kubeconfig for the audit (default: KUBECONFIG, ~/.kube/config, then the in-cluster account).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context for the audit.
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -365,3 +365,120 @@ fn wait_until(mut condition: impl FnMut() -> bool) {
     }
     panic!("condition not reached within 15 s");
 }
+
+/// The audit loop lists the live cluster (`palisade-fake-apiserver`, a local HTTPS server that
+/// stands in for kube-apiserver by replaying responses recorded from a real v1.36 cluster), reports
+/// existing violations, and makes the listed objects the inventory: a constraint that selects
+/// namespaces by label only matches once the namespaces are known.
+#[test]
+fn audit_loop_reports_existing_violations_with_the_live_inventory() {
+    use palisade_fake_apiserver::{FakeApiServer, Kubeconfig, Options};
+    let api = FakeApiServer::start(Options::default()).unwrap();
+    let dir = temp_dir("audit");
+    let kubeconfig = api
+        .write_kubeconfig(&dir, &Kubeconfig::token(api.admin_token()))
+        .unwrap();
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(policies.join("template.yaml"), REQUIRED_LABELS).unwrap();
+    std::fs::write(
+        policies.join("constraint.yaml"),
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredLabels\nmetadata:\n  name: restricted-namespaces-name-teams\nspec:\n  match:\n    kinds: [{apiGroups: [apps], kinds: [Deployment]}]\n    namespaceSelector:\n      matchLabels:\n        pod-security.kubernetes.io/warn: restricted\n  parameters:\n    labels: [{key: team}]\n",
+    )
+    .unwrap();
+    let config = dir.join("palisade.yaml");
+    std::fs::write(
+        &config,
+        "admission:\n  rules:\n    - {checks: [privileged], action: deny}\n",
+    )
+    .unwrap();
+    let ca_pem = write_pki(&dir);
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args([
+            "admission",
+            "serve",
+            "--listen",
+            &addr.to_string(),
+            "--audit-interval",
+            "60",
+        ])
+        .arg("--tls-cert")
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls.key"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--policies")
+        .arg(&policies)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let webhook = Webhook {
+        child,
+        addr,
+        ca_pem,
+    };
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut audit: Vec<Value> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        match lines.recv_timeout(Duration::from_millis(500)) {
+            Ok(line) => audit.push(serde_json::from_str(&line).unwrap()),
+            Err(_) if !audit.is_empty() => break,
+            Err(_) => {}
+        }
+    }
+    drop(webhook);
+    let hits = |policy: &str| -> Vec<String> {
+        let mut names: Vec<String> = audit
+            .iter()
+            .filter(|l| l["policy"] == policy)
+            .map(|l| {
+                format!(
+                    "{}/{}",
+                    l["namespace"].as_str().unwrap(),
+                    l["name"].as_str().unwrap()
+                )
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    assert!(
+        hits("privileged").contains(&"dev/debug-tools".to_string()),
+        "{audit:#?}"
+    );
+    assert!(
+        !hits("privileged")
+            .iter()
+            .any(|n| n.starts_with("kube-system/")),
+        "exempt namespace audited"
+    );
+    let teams = hits("K8sRequiredLabels/restricted-namespaces-name-teams");
+    assert!(
+        !teams.is_empty() && teams.iter().all(|n| n.starts_with("shop/")),
+        "{teams:?}"
+    );
+    assert!(
+        audit
+            .iter()
+            .all(|l| l["audit"] == true && l["cluster"].is_string())
+    );
+}
