@@ -44,6 +44,17 @@ pub fn admission_violations(
     let Some(resource) = Resource::from_object(node, Source::default()) else {
         return Vec::new();
     };
+    let rules: Vec<_> = rules
+        .into_iter()
+        .filter(|rule| {
+            rule.label_selector
+                .as_ref()
+                .is_none_or(|selector| selector.matches_object(object))
+        })
+        .collect();
+    if rules.is_empty() {
+        return Vec::new();
+    }
     let mut findings: Vec<Finding> = Vec::new();
     crate::checks::assess_object(
         &resource,

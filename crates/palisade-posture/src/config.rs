@@ -48,6 +48,8 @@ pub struct AdmissionRule {
     pub excluded_namespaces: Vec<String>,
     /// Kinds the rule applies to; empty: all.
     pub kinds: Vec<String>,
+    /// Labels the object must match (Kubernetes label selector); none: all objects.
+    pub label_selector: Option<palisade_policy::LabelSelector>,
 }
 
 /// Resources matching every given selector are exempt from `checks` (all checks when empty).
@@ -296,6 +298,7 @@ fn read_rule(node: &Node, catalogue: &Catalogue) -> Result<AdmissionRule, Config
         namespaces: Vec::new(),
         excluded_namespaces: Vec::new(),
         kinds: Vec::new(),
+        label_selector: None,
     };
     let mut has_action = false;
     for (key, value) in map(node, "an admission rule")? {
@@ -319,6 +322,12 @@ fn read_rule(node: &Node, catalogue: &Catalogue) -> Result<AdmissionRule, Config
                 rule.excluded_namespaces = strings(value, "excludedNamespaces")?
             }
             "kinds" => rule.kinds = strings(value, "kinds")?,
+            "labelSelector" => {
+                let json = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+                let selector = palisade_policy::LabelSelector::from_value(Some(&json))
+                    .map_err(|e| error(value.mark, e.to_string()))?;
+                rule.label_selector = Some(selector);
+            }
             other => {
                 return Err(unknown_key(
                     value,

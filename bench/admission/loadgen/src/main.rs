@@ -140,7 +140,8 @@ fn parse_args() -> Result<Options, String> {
 }
 
 fn number<T: std::str::FromStr>(text: &str, name: &str) -> Result<T, String> {
-    text.parse().map_err(|_| format!("{name}: `{text}` is not a valid number"))
+    text.parse()
+        .map_err(|_| format!("{name}: `{text}` is not a valid number"))
 }
 
 /// Splits `https://host:port/path` without a URL crate: the bench only ever targets loopback.
@@ -156,7 +157,10 @@ fn split_url(url: &str) -> Result<(String, u16, String), String> {
         // A colon inside brackets belongs to an IPv6 address, not to a port.
         Some(colon) if !authority[colon..].contains(']') => {
             let (host, port) = authority.split_at(colon);
-            (host, number::<u16>(port.trim_start_matches(':'), "port in --url")?)
+            (
+                host,
+                number::<u16>(port.trim_start_matches(':'), "port in --url")?,
+            )
         }
         _ => (authority, 443),
     };
@@ -224,7 +228,10 @@ enum Outcome {
 }
 
 async fn post(sender: &mut SendRequest<Full<Bytes>>, target: &Target) -> Result<Outcome, String> {
-    sender.ready().await.map_err(|e| format!("connection lost: {e}"))?;
+    sender
+        .ready()
+        .await
+        .map_err(|e| format!("connection lost: {e}"))?;
     let request = Request::builder()
         .method(Method::POST)
         .uri(target.path.as_str())
@@ -245,18 +252,26 @@ async fn post(sender: &mut SendRequest<Full<Bytes>>, target: &Target) -> Result<
         .to_bytes();
     if status != StatusCode::OK {
         let text = String::from_utf8_lossy(&body);
-        return Err(format!("HTTP {status}: {}", text.chars().take(200).collect::<String>()));
+        return Err(format!(
+            "HTTP {status}: {}",
+            text.chars().take(200).collect::<String>()
+        ));
     }
     // A substring test rather than a JSON parse: the generator must stay cheap next to the
     // server it measures, and the webhook's serializer writes compact JSON.
     if contains(&body, b"\"allowed\":false") {
         Ok(Outcome::Denied)
     } else if contains(&body, b"\"allowed\":true") {
-        Ok(Outcome::Allowed { warned: contains(&body, b"\"warnings\":[\"") })
+        Ok(Outcome::Allowed {
+            warned: contains(&body, b"\"warnings\":[\""),
+        })
     } else {
         Err(format!(
             "answer is not an AdmissionReview: {}",
-            String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(200)
+                .collect::<String>()
         ))
     }
 }
@@ -304,7 +319,9 @@ async fn drive(
             Ok(Ok(outcome)) => {
                 if measured {
                     let micros = due.elapsed().as_micros();
-                    tally.latencies_us.push(u32::try_from(micros).unwrap_or(u32::MAX));
+                    tally
+                        .latencies_us
+                        .push(u32::try_from(micros).unwrap_or(u32::MAX));
                     match outcome {
                         Outcome::Denied => tally.denied += 1,
                         Outcome::Allowed { warned: true } => tally.warned += 1,
@@ -357,7 +374,9 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     // Nearest-rank: the smallest sample with at least p% of samples at or below it.
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     let index = rank.clamp(1, sorted.len()) - 1;
-    sorted.get(index).map_or(f64::NAN, |&us| f64::from(us) / 1000.0)
+    sorted
+        .get(index)
+        .map_or(f64::NAN, |&us| f64::from(us) / 1000.0)
 }
 
 async fn run(options: Options) -> Result<(), String> {
@@ -399,7 +418,9 @@ async fn run(options: Options) -> Result<(), String> {
         .collect();
     let mut total = Tally::default();
     for task in tasks {
-        let tally = task.await.map_err(|e| format!("connection task failed: {e}"))?;
+        let tally = task
+            .await
+            .map_err(|e| format!("connection task failed: {e}"))?;
         total.latencies_us.extend(tally.latencies_us);
         total.errors += tally.errors;
         total.denied += tally.denied;
@@ -417,7 +438,10 @@ async fn run(options: Options) -> Result<(), String> {
     let p50 = percentile(&total.latencies_us, 50.0);
     let p90 = percentile(&total.latencies_us, 90.0);
     let p99 = percentile(&total.latencies_us, 99.0);
-    let max = total.latencies_us.last().map_or(f64::NAN, |&us| f64::from(us) / 1000.0);
+    let max = total
+        .latencies_us
+        .last()
+        .map_or(f64::NAN, |&us| f64::from(us) / 1000.0);
     let mode = if options.rate > 0.0 {
         format!("open loop, target {:.0} req/s", options.rate)
     } else {
@@ -425,7 +449,11 @@ async fn run(options: Options) -> Result<(), String> {
     };
     println!(
         "{}{mode}, {} connections, {:.1} s measured: {ok} ok ({:.0} req/s), {} errors, {} denied, {} warned; latency ms p50 {p50:.3} p90 {p90:.3} p99 {p99:.3} max {max:.3}",
-        if options.label.is_empty() { String::new() } else { format!("[{}] ", options.label) },
+        if options.label.is_empty() {
+            String::new()
+        } else {
+            format!("[{}] ", options.label)
+        },
         options.connections,
         window,
         achieved,
@@ -458,7 +486,11 @@ async fn run(options: Options) -> Result<(), String> {
 }
 
 fn json_number(value: f64) -> String {
-    if value.is_finite() { format!("{value:.3}") } else { "null".to_owned() }
+    if value.is_finite() {
+        format!("{value:.3}")
+    } else {
+        "null".to_owned()
+    }
 }
 
 fn json_string(text: &str) -> String {
@@ -486,7 +518,9 @@ fn main() -> ExitCode {
         }
     };
     let runtime = if options.threads == 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(options.threads)
@@ -519,7 +553,10 @@ mod tests {
             split_url("https://127.0.0.1:8443/validate"),
             Ok(("127.0.0.1".to_owned(), 8443, "/validate".to_owned()))
         );
-        assert_eq!(split_url("https://[::1]/x"), Ok(("[::1]".to_owned(), 443, "/x".to_owned())));
+        assert_eq!(
+            split_url("https://[::1]/x"),
+            Ok(("[::1]".to_owned(), 443, "/x".to_owned()))
+        );
         assert_eq!(
             split_url("https://[::1]:9/"),
             Ok(("[::1]".to_owned(), 9, "/".to_owned()))
