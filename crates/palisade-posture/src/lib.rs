@@ -8,7 +8,7 @@
 //! [`Session::finish`]. Sessions built on different threads merge. This crate must not do I/O:
 //! loaders hand it [`palisade_core::Resource`]s, reporters take its findings.
 
-mod admission;
+pub(crate) mod admission;
 mod catalogue;
 mod checks;
 mod config;

@@ -18,6 +18,9 @@
 //!       message: "owner"                    # only violations whose message matches this regex
 //! ```
 //!
+//! Palisade extension: a test may name a built-in check (`check: privileged`) instead of
+//! `template` and `constraint`; the check then runs as the admission rule that denies it.
+//!
 //! As in gator, `violations: yes` means at least one, `no` means none, a number means exactly that
 //! many, and `skip: true` skips a test or a case. Files are read through a loader the caller
 //! provides: this module does no I/O.
@@ -108,7 +111,37 @@ pub fn run_suite(file: &Path, root: &Node, load: &Loader<'_>) -> SuiteResult {
     result
 }
 
-fn load_test_policies(test: &Node, base: &Path, load: &Loader<'_>) -> Result<PolicySet, String> {
+/// What one test evaluates: its template and constraint in whichever engine the template is
+/// written for (Rego, or CEL `K8sNativeValidation`), or a built-in check.
+struct TestPolicies {
+    rego: PolicySet,
+    cel: palisade_cel::PolicySet,
+    /// Palisade extension: `check: <ID>` tests a built-in check as the admission rule
+    /// `{checks: [<ID>], action: deny}` instead of a template and constraint.
+    builtin: Option<(crate::Catalogue, crate::Config)>,
+}
+
+fn load_test_policies(test: &Node, base: &Path, load: &Loader<'_>) -> Result<TestPolicies, String> {
+    if let Some(id) = test.str_at("check") {
+        let catalogue = crate::Catalogue::builtin();
+        let id = catalogue.lookup(id).map_err(|e| e.to_string())?.id.clone();
+        let config = crate::Config {
+            admission_rules: vec![crate::AdmissionRule {
+                checks: vec![id],
+                action: palisade_policy::Action::Deny,
+                namespaces: Vec::new(),
+                excluded_namespaces: Vec::new(),
+                kinds: Vec::new(),
+                label_selector: None,
+            }],
+            ..crate::Config::default()
+        };
+        return Ok(TestPolicies {
+            rego: PolicySet::default(),
+            cel: palisade_cel::PolicySet::new(),
+            builtin: Some((catalogue, config)),
+        });
+    }
     let mut sources = Vec::new();
     for key in ["template", "constraint"] {
         let relative = test.str_at(key).ok_or_else(|| format!("no `{key}` file"))?;
@@ -116,18 +149,26 @@ fn load_test_policies(test: &Node, base: &Path, load: &Loader<'_>) -> Result<Pol
         let text = load(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         sources.push((path.display().to_string(), text));
     }
-    let set = PolicySet::from_sources(sources.iter().map(|(f, t)| (f.as_str(), t.as_str())))
+    let rego = PolicySet::from_sources(sources.iter().map(|(f, t)| (f.as_str(), t.as_str())))
         .map_err(|e| e.to_string())?;
-    if set.constraints().is_empty() {
+    let mut cel = palisade_cel::PolicySet::new();
+    for (file, text) in &sources {
+        cel.load(file, text).map_err(|e| e.to_string())?;
+    }
+    if rego.constraints().is_empty() && cel.constraints().next().is_none() {
         return Err("the constraint file holds no constraint for the template".to_string());
     }
-    Ok(set)
+    Ok(TestPolicies {
+        rego,
+        cel,
+        builtin: None,
+    })
 }
 
 fn run_case(
     test: &str,
     case: &Node,
-    policies: &PolicySet,
+    policies: &TestPolicies,
     base: &Path,
     load: &Loader<'_>,
 ) -> CaseResult {
@@ -172,15 +213,21 @@ fn run_case(
                 other => return Err(format!("unknown operation `{other}`")),
             };
         }
-        let evaluation = policies.evaluate(&request, &inventory);
+        let evaluation = policies.rego.evaluate(&request, &inventory);
         if let Some(error) = evaluation.errors.first() {
             return Err(format!("evaluation failed: {error}"));
         }
-        let messages: Vec<String> = evaluation
+        let mut messages: Vec<String> = evaluation
             .violations
             .into_iter()
             .map(|v| v.message)
             .collect();
+        let cel = policies.cel.evaluate(&request, &inventory);
+        messages.extend(cel.violations.into_iter().map(|v| v.message));
+        if let Some((catalogue, config)) = &policies.builtin {
+            let found = crate::admission::admission_violations(&request, catalogue, config);
+            messages.extend(found.into_iter().map(|v| v.message));
+        }
         Ok(messages)
     })();
     match outcome {
@@ -383,6 +430,54 @@ tests:
         assert!(result.passed(), "{result:#?}");
         assert_eq!(result.cases.len(), 3);
         assert!(result.cases[2].skipped);
+    }
+
+    #[test]
+    fn built_in_checks_and_cel_templates_as_tests() {
+        let suite = r#"kind: Suite
+apiVersion: test.gatekeeper.sh/v1alpha1
+tests:
+- name: privileged
+  check: privileged
+  cases:
+  - name: privileged-pod
+    object: priv.yaml
+    assertions: [{violations: 1, message: "privileged"}]
+  - name: plain-namespace
+    object: good.yaml
+    assertions: [{violations: no}]
+- name: cel-owner
+  template: cel-template.yaml
+  constraint: constraint.yaml
+  cases:
+  - name: missing
+    object: bad.yaml
+    assertions: [{violations: 1, message: "owner"}]
+  - name: present
+    object: good.yaml
+    assertions: [{violations: no}]
+"#;
+        let mut files = files();
+        files.insert(
+            PathBuf::from("suite/priv.yaml"),
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers: [{name: c, image: x, securityContext: {privileged: true}}]\n".to_string(),
+        );
+        files.insert(
+            PathBuf::from("suite/cel-template.yaml"),
+            "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: k8srequiredlabels}\nspec:\n  crd: {spec: {names: {kind: K8sRequiredLabels}}}\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n      code:\n      - engine: K8sNativeValidation\n        source:\n          validations:\n          - expression: \"variables.params.labels.all(l, has(variables.anyObject.metadata.labels) && l in variables.anyObject.metadata.labels)\"\n            messageExpression: \"'missing labels: ' + variables.params.labels.join(', ')\"\n".to_string(),
+        );
+        let load = |path: &Path| {
+            files
+                .get(path)
+                .cloned()
+                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
+        };
+        let root = palisade_kube::yaml::read_document(suite.as_bytes(), "suite/suite.yaml")
+            .unwrap()
+            .unwrap();
+        let result = run_suite(Path::new("suite/suite.yaml"), &root, &load);
+        assert!(result.passed(), "{result:#?}");
+        assert_eq!(result.cases.len(), 4);
     }
 
     #[test]
