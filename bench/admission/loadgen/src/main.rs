@@ -280,18 +280,31 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Drives one connection. `slot` and `stride` place its requests on the global open-loop
-/// schedule (request `slot + k*stride`); `interval` is `None` in closed loop.
-async fn drive(
-    target: Arc<Target>,
-    mut sender: SendRequest<Full<Bytes>>,
+/// The shared clock of a run. In open loop (`interval` set) request `slot + k*stride` of the
+/// global schedule is due at `start + (slot + k*stride) * interval`; in closed loop it is `None`.
+#[derive(Clone, Copy)]
+struct Schedule {
     start: Instant,
     measure_from: Instant,
     end: Instant,
-    slot: usize,
     stride: usize,
     interval: Option<Duration>,
+}
+
+/// Drives one connection: its requests are `slot`, `slot + stride`, ... of the schedule.
+async fn drive(
+    target: Arc<Target>,
+    mut sender: SendRequest<Full<Bytes>>,
+    schedule: Schedule,
+    slot: usize,
 ) -> Tally {
+    let Schedule {
+        start,
+        measure_from,
+        end,
+        stride,
+        interval,
+    } = schedule;
     let mut tally = Tally::default();
     let mut k: u32 = 0;
     loop {
@@ -399,22 +412,17 @@ async fn run(options: Options) -> Result<(), String> {
     let start = Instant::now() + Duration::from_millis(20);
     let measure_from = start + options.warmup;
     let end = measure_from + options.duration;
-    let stride = options.connections;
+    let schedule = Schedule {
+        start,
+        measure_from,
+        end,
+        stride: options.connections,
+        interval,
+    };
     let tasks: Vec<_> = senders
         .into_iter()
         .enumerate()
-        .map(|(slot, sender)| {
-            tokio::spawn(drive(
-                Arc::clone(&target),
-                sender,
-                start,
-                measure_from,
-                end,
-                slot,
-                stride,
-                interval,
-            ))
-        })
+        .map(|(slot, sender)| tokio::spawn(drive(Arc::clone(&target), sender, schedule, slot)))
         .collect();
     let mut total = Tally::default();
     for task in tasks {
