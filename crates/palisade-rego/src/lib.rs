@@ -11,8 +11,11 @@
 
 pub mod compat;
 pub mod matcher;
+mod regex_match;
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use palisade_core::{Node, SourceError};
 use palisade_kube::yaml::{self, DocumentInfo, ObjectSink};
@@ -54,10 +57,10 @@ struct Template {
     kind: String,
     /// `data.<package>.violation`.
     entrypoint: String,
-    /// Whether the Rego mentions `inventory`; only those templates get `data.inventory`, because
-    /// adding data makes regorus re-analyse the modules.
+    /// Whether the Rego may read `data.inventory` (see [`reads_inventory`]); only those templates
+    /// get it, because adding data makes regorus re-analyse the modules.
     referential: bool,
-    /// Compiled once at load; each evaluation works on a clone.
+    /// Compiled once at load; threads evaluate with clones of it (see [`ThreadEngines`]).
     engine: regorus::Engine,
 }
 
@@ -79,10 +82,30 @@ impl Constraint {
 }
 
 /// Templates and the constraints that instantiate them.
-#[derive(Default)]
 pub struct PolicySet {
     templates: Vec<Template>,
     constraints: Vec<Constraint>,
+    /// Names this set's compiled engines in the per-thread engine pools; never reused, and
+    /// renewed whenever the engines change, so a pool can never serve another set's (or an
+    /// outdated) engine.
+    generation: u64,
+}
+
+impl Default for PolicySet {
+    fn default() -> PolicySet {
+        PolicySet {
+            templates: Vec::new(),
+            constraints: Vec::new(),
+            generation: next_generation(),
+        }
+    }
+}
+
+/// Source of [`PolicySet`] and [`PreparedInventory`] generations.
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, Ordering::Relaxed)
 }
 
 impl fmt::Debug for PolicySet {
@@ -220,6 +243,8 @@ impl PolicySet {
         for template in &mut self.templates {
             template.engine.set_execution_timer_config(config);
         }
+        // Engines cloned before the change lack the limit.
+        self.generation = next_generation();
     }
 
     pub fn constraints(&self) -> &[Constraint] {
@@ -288,43 +313,42 @@ impl PolicySet {
     /// Judges `request` against every constraint whose `match` block selects it. Referential
     /// templates see `inventory` as `data.inventory`.
     pub fn evaluate(&self, request: &AdmissionRequest, inventory: &Inventory) -> Evaluation {
-        let mut data: Option<regorus::Value> = None;
-        self.evaluate_with(request, inventory, &mut || {
-            data.get_or_insert_with(|| inventory_data(inventory))
-                .clone()
-        })
+        self.evaluate_with(request, InventoryData::Live(inventory, None))
     }
 
     /// [`PolicySet::evaluate`] with the inventory already converted, for callers judging many
-    /// requests against one inventory (the conversion is linear in the inventory's size).
+    /// requests against one inventory (the conversion is linear in the inventory's size, and
+    /// the engines given it are kept for the next request).
     pub fn evaluate_prepared(
         &self,
         request: &AdmissionRequest,
         inventory: &PreparedInventory,
     ) -> Evaluation {
-        self.evaluate_with(request, &inventory.inventory, &mut || {
-            inventory.data.clone()
-        })
+        self.evaluate_with(request, InventoryData::Prepared(inventory))
     }
 
-    fn evaluate_with(
-        &self,
-        request: &AdmissionRequest,
-        inventory: &Inventory,
-        inventory_data: &mut dyn FnMut() -> regorus::Value,
-    ) -> Evaluation {
+    fn evaluate_with(&self, request: &AdmissionRequest, mut data: InventoryData<'_>) -> Evaluation {
         let mut evaluation = Evaluation::default();
+        // Converted at most once per request and shared (reference-counted) by every constraint.
         let mut review: Option<regorus::Value> = None;
+        let mut engines: Option<ThreadEngines> = None;
         for constraint in &self.constraints {
-            if !constraint.matcher.matches(request, inventory) {
+            if !constraint.matcher.matches(request, data.inventory()) {
                 continue;
             }
             let Some(template) = self.templates.get(constraint.template) else {
                 continue;
             };
             let review = review.get_or_insert_with(|| review_value(request));
-            let data = template.referential.then(&mut *inventory_data);
-            match run(template, constraint, review.clone(), data) {
+            let engines = engines
+                .get_or_insert_with(|| ThreadEngines::take(self.generation, self.templates.len()));
+            let input = constraint_input(review, &constraint.parameters);
+            let outcome = match engines.slot(constraint.template) {
+                Some(slot) => run_pooled(template, slot, &mut data, input),
+                // Unreachable (the pool has a slot per template); evaluate on a fresh clone.
+                None => run_on(template, &mut template.engine.clone(), &mut data, input),
+            };
+            match outcome.and_then(|result| violations(constraint, result)) {
                 Ok(violations) => evaluation.violations.extend(violations),
                 Err(message) => evaluation.errors.push(EvalError {
                     policy: constraint.policy(),
@@ -332,34 +356,285 @@ impl PolicySet {
                 }),
             }
         }
+        if let Some(engines) = engines {
+            engines.give_back();
+        }
         evaluation
     }
+}
+
+/// Where a referential template's `data.inventory` comes from.
+enum InventoryData<'a> {
+    /// Converted on first need, once per request; engines given it are not kept, since nothing
+    /// tells whether the next request's inventory is the same.
+    Live(&'a Inventory, Option<regorus::Value>),
+    /// Converted once; engines given it are kept, labelled with its generation.
+    Prepared(&'a PreparedInventory),
+}
+
+impl InventoryData<'_> {
+    fn inventory(&self) -> &Inventory {
+        match self {
+            InventoryData::Live(inventory, _) => inventory,
+            InventoryData::Prepared(prepared) => &prepared.inventory,
+        }
+    }
+}
+
+/// The engines one thread evaluates a policy set with: a clone of each template's prepared
+/// engine, made on the thread's first request and reused by its later ones. Reusing costs nothing
+/// per request (regorus resets an engine's evaluation state at every `eval_rule`), where cloning
+/// and dropping an engine per constraint was a good part of an evaluation's cost. A slot is
+/// emptied while its engine evaluates and refilled only after a successful evaluation, so an
+/// engine an error (a timeout) left mid-evaluation is never reused.
+struct ThreadEngines {
+    /// [`PolicySet::generation`] of the set the engines were cloned from.
+    set: u64,
+    engines: Vec<Option<PooledEngine>>,
+}
+
+struct PooledEngine {
+    engine: regorus::Engine,
+    /// The [`PreparedInventory::generation`] merged into the engine's data, if any.
+    inventory: Option<u64>,
+}
+
+/// Policy sets a thread keeps engines for: the live set plus a few others (a reload swaps sets,
+/// tests and scans build several); the least recently used is dropped beyond that.
+const SETS_PER_THREAD: usize = 4;
+
+thread_local! {
+    static THREAD_ENGINES: RefCell<Vec<ThreadEngines>> = const { RefCell::new(Vec::new()) };
+}
+
+impl ThreadEngines {
+    /// Takes this thread's engines for set `set` out of the pool (so a nested evaluation on the
+    /// same thread, were there one, would start its own), or empty slots when there are none.
+    fn take(set: u64, templates: usize) -> ThreadEngines {
+        let pooled = THREAD_ENGINES
+            .try_with(|pool| {
+                let mut pool = pool.try_borrow_mut().ok()?;
+                let at = pool.iter().position(|engines| engines.set == set)?;
+                Some(pool.remove(at))
+            })
+            .ok()
+            .flatten();
+        match pooled {
+            Some(engines) if engines.engines.len() == templates => engines,
+            _ => ThreadEngines {
+                set,
+                engines: (0..templates).map(|_| None).collect(),
+            },
+        }
+    }
+
+    fn slot(&mut self, template: usize) -> Option<&mut Option<PooledEngine>> {
+        self.engines.get_mut(template)
+    }
+
+    /// Returns the engines to this thread's pool as its most recently used set.
+    fn give_back(self) {
+        // During thread teardown the pool may be gone; the engines are then simply dropped.
+        let _ = THREAD_ENGINES.try_with(|pool| {
+            if let Ok(mut pool) = pool.try_borrow_mut() {
+                pool.retain(|engines| engines.set != self.set);
+                if pool.len() >= SETS_PER_THREAD {
+                    pool.remove(0);
+                }
+                pool.push(self);
+            }
+        });
+    }
+}
+
+/// `{"review": …, "parameters": …}`: two reference-counted handles, no copy of either.
+fn constraint_input(review: &regorus::Value, parameters: &regorus::Value) -> regorus::Value {
+    let mut fields = std::collections::BTreeMap::new();
+    fields.insert(regorus::Value::from("review"), review.clone());
+    fields.insert(regorus::Value::from("parameters"), parameters.clone());
+    regorus::Value::from(fields)
+}
+
+/// Evaluates `template` with this thread's engine for it, cloning the template's engine when the
+/// slot is empty or holds an engine given another inventory.
+fn run_pooled(
+    template: &Template,
+    slot: &mut Option<PooledEngine>,
+    data: &mut InventoryData<'_>,
+    input: regorus::Value,
+) -> Result<regorus::Value, String> {
+    let wanted = match (template.referential, &*data) {
+        (false, _) => None,
+        (true, InventoryData::Prepared(prepared)) => Some(prepared.generation),
+        (true, InventoryData::Live(..)) => {
+            // A live inventory may change between requests: evaluate on a temporary clone.
+            return run_on(template, &mut template.engine.clone(), data, input);
+        }
+    };
+    let mut pooled = match slot.take() {
+        Some(pooled) if pooled.inventory == wanted => pooled,
+        _ => {
+            let mut engine = template.engine.clone();
+            if let InventoryData::Prepared(prepared) = data
+                && template.referential
+            {
+                engine
+                    .add_data(prepared.data.clone())
+                    .map_err(|e| e.to_string())?;
+            }
+            PooledEngine {
+                engine,
+                inventory: wanted,
+            }
+        }
+    };
+    let result = eval_violation(template, &mut pooled.engine, input)?;
+    *slot = Some(pooled);
+    Ok(result)
+}
+
+/// Evaluates `template` on `engine`, first giving a referential template a live inventory.
+fn run_on(
+    template: &Template,
+    engine: &mut regorus::Engine,
+    data: &mut InventoryData<'_>,
+    input: regorus::Value,
+) -> Result<regorus::Value, String> {
+    if template.referential {
+        let value = match data {
+            InventoryData::Live(inventory, converted) => converted
+                .get_or_insert_with(|| inventory_data(inventory))
+                .clone(),
+            InventoryData::Prepared(prepared) => prepared.data.clone(),
+        };
+        engine.add_data(value).map_err(|e| e.to_string())?;
+    }
+    eval_violation(template, engine, input)
+}
+
+fn eval_violation(
+    template: &Template,
+    engine: &mut regorus::Engine,
+    input: regorus::Value,
+) -> Result<regorus::Value, String> {
+    engine.set_input(input);
+    let result = engine
+        .eval_rule(template.entrypoint.clone())
+        .map_err(|e| e.to_string());
+    // The engine outlives the request in the thread's pool: let go of the request now.
+    engine.set_input(regorus::Value::Null);
+    result
 }
 
 /// `input.review`: the request as the API server sent it, except that for a DELETE Gatekeeper's
 /// webhook copies `oldObject` into `object` (which the API server leaves null), so policies
 /// written against `input.review.object` see the object being deleted.
 fn review_value(request: &AdmissionRequest) -> regorus::Value {
-    let mut review = serde_json::to_value(request).unwrap_or(Value::Null);
-    if request.operation == Operation::Delete
-        && let Some(old) = request.old_object.as_ref().filter(|o| !o.is_null())
-        && let Some(fields) = review.as_object_mut()
-    {
-        fields.insert("object".into(), old.clone());
+    // Everything but the objects goes through serde (so the field names stay those of
+    // `AdmissionRequest`'s serialization); the objects, nearly all of the request, are converted
+    // straight from the request instead of from a `serde_json::Value` copy. The destructuring
+    // names every field, so a new one fails to compile here instead of going missing.
+    let AdmissionRequest {
+        uid,
+        kind,
+        resource,
+        sub_resource,
+        request_kind,
+        request_resource,
+        request_sub_resource,
+        name,
+        namespace,
+        operation,
+        user_info,
+        object,
+        old_object,
+        dry_run,
+        options,
+    } = request;
+    let shell = AdmissionRequest {
+        uid: uid.clone(),
+        kind: kind.clone(),
+        resource: resource.clone(),
+        sub_resource: sub_resource.clone(),
+        request_kind: request_kind.clone(),
+        request_resource: request_resource.clone(),
+        request_sub_resource: request_sub_resource.clone(),
+        name: name.clone(),
+        namespace: namespace.clone(),
+        operation: *operation,
+        user_info: user_info.clone(),
+        object: None,
+        old_object: None,
+        dry_run: *dry_run,
+        options: options.clone(),
+    };
+    let mut review = serde_json::to_value(&shell)
+        .map(|shell| rego_value(&shell))
+        .unwrap_or(regorus::Value::Null);
+    // As serialized: present when `Some` (`null` included), absent when `None`.
+    let object = match (operation, old_object) {
+        (Operation::Delete, Some(old)) if !old.is_null() => Some(old),
+        _ => object.as_ref(),
+    };
+    if let Ok(fields) = review.as_object_mut() {
+        if let Some(object) = object {
+            fields.insert(regorus::Value::from("object"), rego_value(object));
+        }
+        if let Some(old) = old_object {
+            fields.insert(regorus::Value::from("oldObject"), rego_value(old));
+        }
     }
-    regorus::Value::from(review)
+    review
+}
+
+/// `value` as a regorus value, as `regorus::Value::from(value.clone())` converts it but without
+/// the copy.
+fn rego_value(value: &Value) -> regorus::Value {
+    match value {
+        Value::Null => regorus::Value::Null,
+        Value::Bool(b) => regorus::Value::Bool(*b),
+        // The order serde hands numbers to regorus: non-negative integers, negative integers,
+        // floats.
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                regorus::Value::from(u)
+            } else if let Some(i) = n.as_i64() {
+                regorus::Value::from(i)
+            } else if let Some(f) = n.as_f64() {
+                regorus::Value::from(f)
+            } else {
+                regorus::Value::from(value.clone())
+            }
+        }
+        Value::String(s) => regorus::Value::from(s.as_str()),
+        Value::Array(items) => {
+            regorus::Value::from(items.iter().map(rego_value).collect::<Vec<_>>())
+        }
+        Value::Object(fields) => regorus::Value::from(
+            fields
+                .iter()
+                .map(|(key, value)| (regorus::Value::from(key.as_str()), rego_value(value)))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        ),
+    }
 }
 
 /// An inventory converted once for many evaluations.
 pub struct PreparedInventory {
     inventory: Inventory,
     data: regorus::Value,
+    /// Labels the engines given this inventory's data (see [`PooledEngine::inventory`]).
+    generation: u64,
 }
 
 impl PreparedInventory {
     pub fn new(inventory: Inventory) -> PreparedInventory {
         let data = inventory_data(&inventory);
-        PreparedInventory { inventory, data }
+        PreparedInventory {
+            inventory,
+            data,
+            generation: next_generation(),
+        }
     }
 
     pub fn inventory(&self) -> &Inventory {
@@ -374,28 +649,8 @@ fn inventory_data(inventory: &Inventory) -> regorus::Value {
     regorus::Value::from(Value::Object(data))
 }
 
-fn run(
-    template: &Template,
-    constraint: &Constraint,
-    review: regorus::Value,
-    data: Option<regorus::Value>,
-) -> Result<Vec<Violation>, String> {
-    let mut engine = template.engine.clone();
-    if let Some(data) = data {
-        engine.add_data(data).map_err(|e| e.to_string())?;
-    }
-    let mut input = regorus::Value::new_object();
-    if let Ok(fields) = input.as_object_mut() {
-        fields.insert(regorus::Value::from("review"), review);
-        fields.insert(
-            regorus::Value::from("parameters"),
-            constraint.parameters.clone(),
-        );
-    }
-    engine.set_input(input);
-    let result = engine
-        .eval_rule(template.entrypoint.clone())
-        .map_err(|e| e.to_string())?;
+/// The violations a `violation` rule's value reports for `constraint`.
+fn violations(constraint: &Constraint, result: regorus::Value) -> Result<Vec<Violation>, String> {
     let results: Vec<regorus::Value> = match result {
         regorus::Value::Set(items) => items.iter().cloned().collect(),
         regorus::Value::Array(items) => items.iter().cloned().collect(),
@@ -422,6 +677,45 @@ fn run(
         });
     }
     Ok(violations)
+}
+
+/// Whether Rego `text` may read `data.inventory`, conservatively: it names `inventory` anywhere
+/// (`data.inventory`, `data["inventory"]`, an import of it, a comment), or uses `data` other than
+/// through a static `data.<name>` path (`data[key]`, `x := data`), which could reach the
+/// inventory by a computed key. A false positive only costs the inventory conversion; a false
+/// negative would hide the inventory from a policy.
+fn reads_inventory(text: &str) -> bool {
+    if text.contains("inventory") {
+        return true;
+    }
+    let bytes = text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut from = 0;
+    while let Some(at) = text.get(from..).and_then(|rest| rest.find("data")) {
+        let start = from + at;
+        let end = start + "data".len();
+        from = end;
+        let before = start.checked_sub(1).and_then(|i| bytes.get(i)).copied();
+        let after = bytes.get(end).copied();
+        // Part of a longer name, or a field of something else (`input.review.object.data`).
+        if before.is_some_and(|b| is_word(b) || b == b'.') || after.is_some_and(is_word) {
+            continue;
+        }
+        let next = text
+            .get(end..)
+            .and_then(|rest| rest.trim_start_matches([' ', '\t']).bytes().next());
+        let static_path = next == Some(b'.')
+            && text
+                .get(end..)
+                .map(|rest| rest.trim_start_matches([' ', '\t']))
+                .and_then(|rest| rest.get(1..))
+                .and_then(|rest| rest.bytes().next())
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
+        if !static_path {
+            return true;
+        }
+    }
+    false
 }
 
 fn to_json(node: &Node) -> Value {
@@ -528,6 +822,9 @@ fn load_template(file: &str, node: &Node) -> Result<Option<Template>, SourceErro
     engine
         .add_extension("sprintf".into(), 2, Box::new(compat::sprintf))
         .map_err(|e| error_at(file, node, e.to_string()))?;
+    engine
+        .add_extension("regex.match".into(), 2, Box::new(regex_match::extension()))
+        .map_err(|e| error_at(file, node, e.to_string()))?;
     let mut package = None;
     let mut referential = false;
     let modules = std::iter::once(source.rego).chain(source.libs.iter().copied());
@@ -535,7 +832,7 @@ fn load_template(file: &str, node: &Node) -> Result<Option<Template>, SourceErro
         let Some(text) = module.as_str() else {
             return Err(error_at(file, module, "Rego source must be a string"));
         };
-        referential |= text.contains("inventory");
+        referential |= reads_inventory(text);
         let path = format!("{file}#{index}");
         match engine.add_policy(path.clone(), compat::split_function_bodies(text)) {
             Ok(name) if index == 0 => package = Some(name),
@@ -613,5 +910,103 @@ fn rego_error(file: &str, module: &Node, path: &str, error: &str) -> SourceError
         line,
         column,
         message: format!("invalid Rego: {message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The conversion this crate used before converting objects directly: `input.review` must not
+    /// change by a bit.
+    fn review_through_serde(request: &AdmissionRequest) -> regorus::Value {
+        let mut review = serde_json::to_value(request).unwrap_or(Value::Null);
+        if request.operation == Operation::Delete
+            && let Some(old) = request.old_object.as_ref().filter(|o| !o.is_null())
+            && let Some(fields) = review.as_object_mut()
+        {
+            fields.insert("object".into(), old.clone());
+        }
+        regorus::Value::from(review)
+    }
+
+    #[test]
+    fn review_matches_the_serde_conversion() {
+        let object = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
+            "spec": {"replicas": 3, "ratio": 0.25, "offset": -7, "big": u64::MAX,
+                "flags": [true, false, null], "empty": {}, "none": [],
+                "template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}}});
+        let create = AdmissionRequest::for_object(object.clone());
+        let mut update = create.clone();
+        update.operation = Operation::Update;
+        update.old_object = Some(json!({"kind": "Deployment", "spec": {"replicas": 1}}));
+        update.dry_run = Some(true);
+        update.user_info.username = "alice".into();
+        update.user_info.groups = vec!["system:authenticated".into()];
+        let mut delete = create.clone();
+        delete.operation = Operation::Delete;
+        delete.old_object = delete.object.take();
+        let mut delete_with_null = delete.clone();
+        delete_with_null.object = Some(Value::Null);
+        let mut delete_without_old = AdmissionRequest::for_object(object);
+        delete_without_old.operation = Operation::Delete;
+        delete_without_old.object = Some(Value::Null);
+        for request in [
+            create,
+            update,
+            delete,
+            delete_with_null,
+            delete_without_old,
+            AdmissionRequest::default(),
+        ] {
+            assert_eq!(
+                review_value(&request),
+                review_through_serde(&request),
+                "{request:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn delete_reviews_show_the_old_object() {
+        let mut delete = AdmissionRequest::for_object(json!({"kind": "Pod",
+            "metadata": {"name": "web"}}));
+        delete.operation = Operation::Delete;
+        delete.old_object = delete.object.take();
+        let review = review_value(&delete);
+        assert_eq!(
+            review["object"]["metadata"]["name"],
+            regorus::Value::from("web")
+        );
+        assert_eq!(review["object"], review["oldObject"]);
+    }
+
+    #[test]
+    fn inventory_readers_are_found_conservatively() {
+        for text in [
+            "x := data.inventory.cluster",
+            "x := data[\"inventory\"]",
+            "import data.inventory as inv",
+            "# reads the inventory",
+            "import data\nx := data.cluster",
+            "x := data[key]",
+            "x := data [key]",
+            "all := data",
+            "f(x) := y if { y := data }",
+        ] {
+            assert!(reads_inventory(text), "{text}");
+        }
+        for text in [
+            "import data.lib.exclude_update.is_update",
+            "x := data.lib.workload.input_containers",
+            "x := input.review.object.data",
+            "metadata := input.review.object.metadata",
+            "database := \"pg\"",
+            "",
+        ] {
+            assert!(!reads_inventory(text), "{text}");
+        }
     }
 }
