@@ -353,8 +353,8 @@ fn as_decision<'v>(value: &'v Value, function: &str) -> Result<&'v Decision, Exe
 }
 
 /// Registers the authorizer library's functions.
-pub(crate) fn register(context: &mut cel::Context<'static>) {
-    context.add_function(REQUEST_RESOURCE, |This(this): This<Value>| {
+pub(crate) fn register(context: &mut cel::Context<'static, 'static>) {
+    let _ = context.add_function(REQUEST_RESOURCE, |This(this): This<Value>| {
         let authorizer = as_authorizer(&this, "requestResource")?;
         Ok::<_, ExecutionError>(check_value(
             authorizer.principal.clone(),
@@ -362,7 +362,7 @@ pub(crate) fn register(context: &mut cel::Context<'static>) {
             authorizer.request.clone(),
         ))
     });
-    context.add_function("group", |This(this): This<Value>, group: Arc<String>| {
+    let _ = context.add_function("group", |This(this): This<Value>, group: Arc<String>| {
         let authorizer = as_authorizer(&this, "group")?;
         Ok::<_, ExecutionError>(check_value(
             authorizer.principal.clone(),
@@ -373,7 +373,7 @@ pub(crate) fn register(context: &mut cel::Context<'static>) {
             },
         ))
     });
-    context.add_function("path", |This(this): This<Value>, path: Arc<String>| {
+    let _ = context.add_function("path", |This(this): This<Value>, path: Arc<String>| {
         let authorizer = as_authorizer(&this, "path")?;
         Ok::<_, ExecutionError>(check_value(
             authorizer.principal.clone(),
@@ -384,7 +384,7 @@ pub(crate) fn register(context: &mut cel::Context<'static>) {
             },
         ))
     });
-    context.add_function(
+    let _ = context.add_function(
         "serviceAccount",
         |This(this): This<Value>, namespace: Arc<String>, name: Arc<String>| {
             let authorizer = as_authorizer(&this, "serviceAccount")?;
@@ -408,7 +408,7 @@ pub(crate) fn register(context: &mut cel::Context<'static>) {
         ("namespace", |a, v| a.namespace = v),
         ("name", |a, v| a.name = v),
     ] {
-        context.add_function(
+        let _ = context.add_function(
             method,
             move |This(this): This<Value>, value: Arc<String>| {
                 let check = as_check(&this, method)?;
@@ -422,7 +422,7 @@ pub(crate) fn register(context: &mut cel::Context<'static>) {
             },
         );
     }
-    context.add_function("check", |This(this): This<Value>, verb: Arc<String>| {
+    let _ = context.add_function("check", |This(this): This<Value>, verb: Arc<String>| {
         let check = as_check(&this, "check")?;
         let mut attributes = check.attributes.clone();
         attributes.verb = verb.to_string();
@@ -430,18 +430,18 @@ pub(crate) fn register(context: &mut cel::Context<'static>) {
             check.rbac.decide(&check.principal, &attributes),
         )))
     });
-    context.add_function("allowed", |This(this): This<Value>| {
+    let _ = context.add_function("allowed", |This(this): This<Value>| {
         Ok::<_, ExecutionError>(Value::Bool(as_decision(&this, "allowed")?.allowed))
     });
-    context.add_function("reason", |This(this): This<Value>| {
+    let _ = context.add_function("reason", |This(this): This<Value>| {
         let decision = as_decision(&this, "reason")?;
         Ok::<_, ExecutionError>(Value::String(Arc::new(decision.reason.clone())))
     });
     // RBAC answers from the inventory never fail to evaluate.
-    context.add_function("errored", |This(this): This<Value>| {
+    let _ = context.add_function("errored", |This(this): This<Value>| {
         as_decision(&this, "errored").map(|_| Value::Bool(false))
     });
-    context.add_function("error", |This(this): This<Value>| {
+    let _ = context.add_function("error", |This(this): This<Value>| {
         as_decision(&this, "error").map(|_| Value::String(Arc::new(String::new())))
     });
 }

@@ -63,6 +63,7 @@ pub(crate) fn type_name(value: &Cel) -> &'static str {
         Cel::Timestamp(_) => "timestamp",
         Cel::Opaque(_) => "opaque",
         Cel::Null => "null",
+        Cel::Struct(_) => "object",
     }
 }
 

@@ -15,6 +15,7 @@ use crate::convert::{map_of, to_cel, type_name};
 use crate::expr::Expression;
 use crate::gatekeeper::{Constraint, Template};
 use crate::load::{Binding, FailurePolicy, ParameterNotFoundAction, Policy, Validation};
+use crate::shared::json_to_val;
 
 /// An audit annotation a policy set: `key` is `<policy name>/<annotation key>`, as Kubernetes
 /// writes it into the audit event.
@@ -37,28 +38,26 @@ pub struct Evaluation {
 /// variables in its own representation and converts a value deeply when it is added, so adding the
 /// object once rather than once per policy is what keeps many policies cheap.
 pub(crate) struct RequestValues<'f> {
-    pub scope: cel::Context<'f>,
+    pub scope: cel::Context<'f, 'static>,
     pub namespace_labels: BTreeMap<String, String>,
 }
 
 impl<'f> RequestValues<'f> {
     pub fn new(
-        functions: &'f cel::Context<'static>,
+        functions: &'f cel::Context<'static, 'static>,
         request: &AdmissionRequest,
         inventory: &Inventory,
     ) -> RequestValues<'f> {
-        let value_or_null = |v: &Option<Json>| v.as_ref().map(to_cel).unwrap_or(Cel::Null);
+        let value_or_null =
+            |v: Option<&Json>| v.map_or_else(|| json_to_val(&Json::Null), json_to_val);
         let namespace = (!request.namespace.is_empty())
             .then(|| inventory.namespace(&request.namespace))
             .flatten();
         let mut scope = functions.new_inner_scope();
-        scope.add_variable_from_value("object", value_or_null(&request.object));
-        scope.add_variable_from_value("oldObject", value_or_null(&request.old_object));
-        scope.add_variable_from_value("request", to_cel(&request_attributes(request)));
-        scope.add_variable_from_value(
-            "namespaceObject",
-            namespace.map(to_cel).unwrap_or(Cel::Null),
-        );
+        scope.add_variable_as_val("object", value_or_null(request.object.as_ref()));
+        scope.add_variable_as_val("oldObject", value_or_null(request.old_object.as_ref()));
+        scope.add_variable_as_val("request", json_to_val(&request_attributes(request)));
+        scope.add_variable_as_val("namespaceObject", value_or_null(namespace));
         RequestValues {
             scope,
             namespace_labels: if request.namespace.is_empty() {
@@ -317,10 +316,11 @@ impl Report<'_> {
 
 /// One evaluation of a policy with one parameter: the CEL activation plus memoized variables.
 struct Run<'r> {
-    base: cel::Context<'r>,
+    base: cel::Context<'r, 'static>,
     policy: &'r Policy,
-    /// `None` until the variable is first needed.
-    variables: Vec<Option<Result<Cel, String>>>,
+    /// `None` until the variable is first needed; a computed value lives in `base`, under
+    /// [`crate::expr::variable_identifier`], in cel's own representation.
+    variables: Vec<Option<Result<(), String>>>,
 }
 
 impl<'r> Run<'r> {
@@ -447,37 +447,29 @@ impl<'r> Run<'r> {
             }
         }
         let outcome = if expression.whole_variables {
-            let visible = self
+            let visible: Vec<(String, Cel)> = self
                 .policy
                 .variables
                 .iter()
                 .zip(&self.variables)
-                .filter_map(|(variable, memo)| match memo {
-                    Some(Ok(value)) => Some((variable.name.clone(), value.clone())),
-                    _ => None,
-                });
+                .filter(|(_, memo)| matches!(memo, Some(Ok(()))))
+                .filter_map(|(variable, _)| {
+                    let value = self
+                        .base
+                        .get_variable(crate::expr::variable_identifier(&variable.name))?;
+                    Some((variable.name.clone(), Cel::try_from(value.as_ref()).ok()?))
+                })
+                .collect();
             let mut scope = self.base.new_inner_scope();
             scope.add_variable_from_value("variables", map_of(visible));
             expression.execute(&scope)
         } else {
             expression.execute(&self.base)
         };
-        outcome.map_err(|error| {
-            let missing = match &error {
-                cel::ExecutionError::NoSuchKey(name) => Some(name.to_string()),
-                cel::ExecutionError::UndeclaredReference(name) => {
-                    name.strip_prefix("@variables.").map(str::to_string)
-                }
-                _ => None,
-            };
-            missing
-                .and_then(|name| failed.iter().find(|(variable, _)| *variable == name))
-                .map(|(_, variable_error)| variable_error.clone())
-                .unwrap_or_else(|| error.to_string())
-        })
+        outcome.map_err(|error| explain(&error, &failed))
     }
 
-    fn variable(&mut self, index: usize) -> Result<Cel, String> {
+    fn variable(&mut self, index: usize) -> Result<(), String> {
         if let Some(Some(memo)) = self.variables.get(index) {
             return memo.clone();
         }
@@ -485,18 +477,46 @@ impl<'r> Run<'r> {
         let Some(variable) = policy.variables.get(index) else {
             return Err(format!("no variable #{index}"));
         };
-        let value = self
-            .execute(&variable.expression)
-            .map_err(|e| format!("variable `{}` failed: {e}", variable.name));
-        if let Ok(computed) = &value {
-            self.base.add_variable_from_value(
-                crate::expr::variable_identifier(&variable.name),
-                computed.clone(),
-            );
+        // A variable reads the ones it mentions first, as an expression does.
+        let mut failed = Vec::new();
+        for &needed in &variable.expression.variables {
+            if let Err(error) = self.variable(needed)
+                && let Some(other) = policy.variables.get(needed)
+            {
+                failed.push((other.name.as_str(), error));
+            }
         }
+        let outcome = match variable.expression.execute_val(&self.base) {
+            Ok(value) => {
+                self.base
+                    .add_variable_as_val(crate::expr::variable_identifier(&variable.name), value);
+                Ok(())
+            }
+            Err(error) => Err(format!(
+                "variable `{}` failed: {}",
+                variable.name,
+                explain(&error, &failed)
+            )),
+        };
         if let Some(slot) = self.variables.get_mut(index) {
-            *slot = Some(value.clone());
+            *slot = Some(outcome.clone());
         }
-        value
+        outcome
     }
+}
+
+/// An execution error, or the error of the failed variable it tripped over (a variable that
+/// failed is left out of the scope, so reading it reports "no such key").
+fn explain(error: &cel::ExecutionError, failed: &[(&str, String)]) -> String {
+    let missing = match error {
+        cel::ExecutionError::NoSuchKey(name) => Some(name.to_string()),
+        cel::ExecutionError::UndeclaredReference(name) => {
+            name.strip_prefix("@variables.").map(str::to_string)
+        }
+        _ => None,
+    };
+    missing
+        .and_then(|name| failed.iter().find(|(variable, _)| *variable == name))
+        .map(|(_, variable_error)| variable_error.clone())
+        .unwrap_or_else(|| error.to_string())
 }

@@ -8,9 +8,11 @@ use cel::parser::Parser;
 use std::sync::Arc;
 
 use cel::common::ast::{EntryExpr, Expr, IdedExpr};
-use cel::objects::{Key, OptionalValue};
-use cel::{FunctionContext, ResolveResult, Value};
+use cel::common::value::{CowVal, Val};
+use cel::extractors::This;
+use cel::{ResolveResult, Value};
 use kube_cel::KubeCelExt;
+use std::collections::HashMap;
 
 /// The top-level names Kubernetes declares for ValidatingAdmissionPolicy expressions.
 pub(crate) const ENVIRONMENT: &[&str] = &[
@@ -118,7 +120,7 @@ impl Expression {
             ));
         }
         let mut parsed = parsed;
-        lift_optional_selects(&mut parsed);
+        rewrite_calls(&mut parsed);
         let mut references = References::default();
         references.walk(&parsed, &mut Vec::new());
         if let Some(unknown) = references.unknown.iter().next() {
@@ -153,12 +155,26 @@ impl Expression {
     }
 
     pub fn execute(&self, context: &cel::Context) -> Result<cel::Value, cel::ExecutionError> {
+        self.guarded(|| context.resolve(&self.parsed))
+    }
+
+    /// Evaluates to cel's own representation, for values that go back into a context (variables):
+    /// converting a map into [`cel::Value`] and back would copy it twice.
+    pub fn execute_val(
+        &self,
+        context: &cel::Context<'_, 'static>,
+    ) -> Result<Box<dyn Val>, cel::ExecutionError> {
+        self.guarded(|| cel::Value::resolve_val(&self.parsed, context).map(CowVal::into_owned))
+    }
+
+    fn guarded<T>(
+        &self,
+        evaluate: impl FnOnce() -> Result<T, cel::ExecutionError>,
+    ) -> Result<T, cel::ExecutionError> {
         // A panic inside the CEL libraries must not take the admission server down: it becomes an
         // evaluation error, which then follows the policy's failurePolicy.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            stacker::maybe_grow(EVALUATION_RED_ZONE, EVALUATION_STACK, || {
-                context.resolve(&self.parsed)
-            })
+            stacker::maybe_grow(EVALUATION_RED_ZONE, EVALUATION_STACK, evaluate)
         }))
         .unwrap_or_else(|_| {
             Err(cel::ExecutionError::function_error(
@@ -313,32 +329,41 @@ fn entry_children(entry: &EntryExpr) -> Vec<&IdedExpr> {
 
 /// The root CEL context for policy expressions: the standard library, the Kubernetes libraries
 /// from `kube-cel`, and the helper optional selects are rewritten to.
-pub(crate) fn functions() -> cel::Context<'static> {
-    let mut context = cel::Context::default().with_all();
-    context.add_function(OPTIONAL_SELECT, optional_select);
+///
+/// A name clash with a standard function makes cel refuse the registration (it keeps its own);
+/// the authorizer's and our helper's names are tested to resolve to ours.
+pub(crate) fn functions() -> cel::Context<'static, 'static> {
+    let mut environment = cel::Env::stdlib();
+    // Only fails on a duplicate declaration, which the vendored kube-cel does not make.
+    let _ = kube_cel::register_env(&mut environment);
+    let mut context = cel::Context::with_env(std::sync::Arc::new(environment)).with_all();
+    let _ = context.add_function(CACHED_MATCHES, cached_matches);
     crate::authorizer::register(&mut context);
     context
 }
 
-const OPTIONAL_SELECT: &str = "@palisade.optionalSelect";
+const CACHED_MATCHES: &str = "@palisade.matches";
 
-/// Also rewrites `authorizer.requestResource` into a call (see [`crate::authorizer`]).
-///
-/// cel 0.13 gets `x.?field` wrong: on a plain map without `field` it fails, and on an optional
-/// whose map lacks `field` it yields a nested optional, so `object.?metadata.?labels.orValue({})`
-/// — a common Kubernetes idiom — misbehaves. Every optional select is rewritten at load into a call
-/// to [`optional_select`], which implements the CEL specification.
-fn lift_optional_selects(expr: &mut IdedExpr) {
+/// Rewrites calls cel would serve slowly or not at all: `matches` into [`cached_matches`], and
+/// `authorizer.requestResource` into a call (see [`crate::authorizer`]).
+fn rewrite_calls(expr: &mut IdedExpr) {
     match &mut expr.expr {
         Expr::Call(call) => {
             if let Some(target) = call.target.as_mut() {
-                lift_optional_selects(target);
+                rewrite_calls(target);
             }
             for arg in &mut call.args {
-                lift_optional_selects(arg);
+                rewrite_calls(arg);
             }
-            if call.func_name == cel::common::ast::operators::OPT_SELECT {
-                call.func_name = OPTIONAL_SELECT.to_string();
+            if call.func_name == "matches" {
+                // `matches(s, re)` and `s.matches(re)` both become `s.@palisade.matches(re)`.
+                if call.target.is_none() && call.args.len() == 2 {
+                    let text = call.args.remove(0);
+                    call.target = Some(Box::new(text));
+                }
+                if call.target.is_some() && call.args.len() == 1 {
+                    call.func_name = CACHED_MATCHES.to_string();
+                }
             }
         }
         Expr::Comprehension(comprehension) => {
@@ -349,11 +374,11 @@ fn lift_optional_selects(expr: &mut IdedExpr) {
                 &mut comprehension.loop_step,
                 &mut comprehension.result,
             ] {
-                lift_optional_selects(part);
+                rewrite_calls(part);
             }
         }
         Expr::Select(select) => {
-            lift_optional_selects(&mut select.operand);
+            rewrite_calls(&mut select.operand);
             // `authorizer.requestResource`: cel cannot select fields of opaque values.
             if !select.test
                 && select.field == "requestResource"
@@ -367,7 +392,7 @@ fn lift_optional_selects(expr: &mut IdedExpr) {
                 });
             }
         }
-        Expr::List(list) => list.elements.iter_mut().for_each(lift_optional_selects),
+        Expr::List(list) => list.elements.iter_mut().for_each(rewrite_calls),
         Expr::Map(map) => map.entries.iter_mut().for_each(|e| lift_entry(&mut e.expr)),
         Expr::Struct(object) => object
             .entries
@@ -379,40 +404,43 @@ fn lift_optional_selects(expr: &mut IdedExpr) {
 
 fn lift_entry(entry: &mut EntryExpr) {
     match entry {
-        EntryExpr::StructField(field) => lift_optional_selects(&mut field.value),
+        EntryExpr::StructField(field) => rewrite_calls(&mut field.value),
         EntryExpr::MapEntry(entry) => {
-            lift_optional_selects(&mut entry.key);
-            lift_optional_selects(&mut entry.value);
+            rewrite_calls(&mut entry.key);
+            rewrite_calls(&mut entry.value);
         }
     }
 }
 
-/// `operand.?field`: `optional.none()` when the operand is none or lacks the field, the field's
-/// value as an optional otherwise.
-fn optional_select(ftx: &FunctionContext, operand: Value, field: Value) -> ResolveResult {
-    let Value::String(field) = field else {
-        return Err(ftx.error("optional select needs a field name"));
-    };
-    let target = match &operand {
-        Value::Opaque(opaque) if opaque.runtime_type_name() == "optional_type" => {
-            match opaque
-                .downcast_ref::<OptionalValue>()
-                .and_then(OptionalValue::value)
-            {
-                Some(value) => value.clone(),
-                None => return Ok(Value::Opaque(Arc::new(OptionalValue::none()))),
-            }
+/// How many compiled patterns a thread keeps; past it the cache starts over, so hostile policy
+/// sets with endless distinct patterns cost compile time, never unbounded memory.
+const REGEX_CACHE_LIMIT: usize = 512;
+
+/// `text.matches(pattern)` as cel defines it (RE2 syntax, a match anywhere in `text`), with the
+/// compiled pattern kept per thread: compiling is what `matches` costs, and policies use the same
+/// few literal patterns on every request.
+fn cached_matches(This(text): This<Arc<String>>, pattern: Arc<String>) -> ResolveResult {
+    thread_local! {
+        static COMPILED: std::cell::RefCell<HashMap<Arc<String>, regex::Regex>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    COMPILED.with(|compiled| {
+        let mut compiled = compiled.borrow_mut();
+        if let Some(regex) = compiled.get(&pattern) {
+            return Ok(Value::Bool(regex.is_match(&text)));
         }
-        other => other.clone(),
-    };
-    let Value::Map(map) = target else {
-        return Err(ftx.error(format!("`.?{field}` needs a map")));
-    };
-    let found = map.map.get(&Key::String(field)).cloned();
-    Ok(Value::Opaque(Arc::new(match found {
-        Some(value) => OptionalValue::of(value),
-        None => OptionalValue::none(),
-    })))
+        let regex =
+            regex::Regex::new(&pattern).map_err(|err| cel::ExecutionError::FunctionError {
+                function: "matches".to_string(),
+                message: format!("'{pattern}' not a valid regex:\n{err}"),
+            })?;
+        let matched = regex.is_match(&text);
+        if compiled.len() >= REGEX_CACHE_LIMIT {
+            compiled.clear();
+        }
+        compiled.insert(pattern, regex);
+        Ok(Value::Bool(matched))
+    })
 }
 
 #[derive(Default)]
@@ -586,8 +614,34 @@ mod library_tests {
             "optional.of(1).orValue(2) == 1",
             "{'a': 1}.?b.orValue(5) == 5 && {'a': {'b': 2}}.?a.?b.orValue(0) == 2",
             "{'a': 1}.?x.?y.orValue(3) == 3 && !{'a': 1}.?x.hasValue()",
+            "string(ip('10.0.0.1')) == '10.0.0.1' && cidr('10.0.0.0/8').string() == '10.0.0.0/8'",
+            "string(42) == '42'",
         ] {
             assert_eq!(eval(source), Ok(cel::Value::Bool(true)), "{source}");
+        }
+    }
+
+    #[test]
+    fn matches_is_cels_with_a_cache() {
+        // Both call forms, a match anywhere (not anchored), and the same pattern again from the
+        // cache with a different answer.
+        for (source, expected) in [
+            ("'registry.example.com/app'.matches('example')", true),
+            ("matches('registry.example.com/app', '^registry')", true),
+            ("'docker.io/app'.matches('^registry')", false),
+            (
+                "['a1', 'b2', 'c'].filter(s, s.matches('[0-9]')) == ['a1', 'b2']",
+                true,
+            ),
+        ] {
+            assert_eq!(eval(source), Ok(cel::Value::Bool(expected)), "{source}");
+        }
+        let error = eval("'x'.matches('(')").expect_err("an invalid pattern is an error");
+        assert!(error.contains("not a valid regex"), "{error}");
+        // Past the cache's limit it starts over and still answers.
+        for i in 0..(REGEX_CACHE_LIMIT + 5) {
+            let source = format!("'item-{i}'.matches('^item-{i}$')");
+            assert_eq!(eval(&source), Ok(cel::Value::Bool(true)), "{source}");
         }
     }
 }

@@ -22,7 +22,7 @@
 //! error that follows `failurePolicy`); no cost limits; `matchPolicy: Equivalent` is treated as
 //! `Exact`; a variable an expression mentions is computed before the expression runs (its failure
 //! is reported only if the expression actually reads it, as in Kubernetes, but the work is done
-//! either way); `type()` and a few library corners are missing from cel 0.13.
+//! either way).
 
 mod authorizer;
 mod convert;
@@ -32,6 +32,7 @@ mod expr;
 mod gatekeeper;
 mod load;
 mod matching;
+mod shared;
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
@@ -55,7 +56,7 @@ pub use palisade_policy::Violation;
 pub struct PolicySet {
     /// The CEL functions (standard library plus the Kubernetes libraries), registered once; every
     /// evaluation runs in a child scope of it.
-    functions: cel::Context<'static>,
+    functions: cel::Context<'static, 'static>,
     policies: BTreeMap<String, Policy>,
     bindings: BTreeMap<String, Binding>,
     /// Gatekeeper templates with CEL code, by the constraint kind they define.

@@ -55,10 +55,18 @@ pub fn admission_violations(
     if rules.is_empty() {
         return Vec::new();
     }
+    let wanted: std::collections::BTreeSet<String> = rules
+        .iter()
+        .flat_map(|rule| rule.checks.iter().cloned())
+        .collect();
     let mut findings: Vec<Finding> = Vec::new();
     crate::checks::assess_object(
         &resource,
-        Context { catalogue, config },
+        Context {
+            catalogue,
+            config,
+            only: Some(&wanted),
+        },
         &mut findings,
         true,
     );

@@ -16,6 +16,20 @@ pub const IGNORE_REASON_ANNOTATION: &str = "palisade.dev/ignore-reason";
 pub struct Context<'a> {
     pub catalogue: &'a Catalogue,
     pub config: &'a Config,
+    /// When set, only these checks report (admission asks for the few its rules name; building
+    /// findings nobody reads would cost more than the checks themselves).
+    pub only: Option<&'a std::collections::BTreeSet<String>>,
+}
+
+impl<'a> Context<'a> {
+    /// Every check of the catalogue, under the user's configuration.
+    pub fn new(catalogue: &'a Catalogue, config: &'a Config) -> Context<'a> {
+        Context {
+            catalogue,
+            config,
+            only: None,
+        }
+    }
 }
 
 /// Collects the findings of the checks run on one resource, applying the user's exceptions: disabled
@@ -77,7 +91,12 @@ impl<'a> Emitter<'a> {
             return;
         };
         let config = self.context.config;
-        if config.is_disabled(check_id) {
+        if config.is_disabled(check_id)
+            || self
+                .context
+                .only
+                .is_some_and(|only| !only.contains(check_id))
+        {
             return;
         }
         let mark = self.resource.object.locate(path);

@@ -37,7 +37,7 @@ impl Assessment {
 impl<'a> Session<'a> {
     pub fn new(catalogue: &'a Catalogue, config: &'a Config) -> Session<'a> {
         Session {
-            context: Context { catalogue, config },
+            context: Context::new(catalogue, config),
             findings: Vec::new(),
             facts: ClusterFacts::default(),
             assessed_by_kind: BTreeMap::new(),

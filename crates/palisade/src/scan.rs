@@ -117,10 +117,7 @@ pub fn manifests(args: ScanK8sArgs) -> Result<ExitCode> {
                 &b.reference,
             ))
         });
-        let context = palisade_posture::Context {
-            catalogue: &catalogue,
-            config: &config,
-        };
+        let context = palisade_posture::Context::new(&catalogue, &config);
         policies.assess(&kept, context, &mut policy_findings, &mut errors);
     }
     errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
@@ -237,10 +234,7 @@ pub fn cluster(args: ScanClusterArgs) -> Result<ExitCode> {
     let mut errors = Vec::new();
     if let Some(policies) = &policies {
         kept.sort_by(|a, b| a.reference.cmp(&b.reference));
-        let context = palisade_posture::Context {
-            catalogue: &catalogue,
-            config: &config,
-        };
+        let context = palisade_posture::Context::new(&catalogue, &config);
         let mut found = Vec::new();
         policies.assess(&kept, context, &mut found, &mut errors);
         add_findings(&mut assessment, found);
