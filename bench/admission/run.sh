@@ -14,7 +14,7 @@
 #   CARGO_TARGET_DIR      honoured by both release builds
 #   PALISADE=PATH         use this palisade binary and skip its build
 #   LOADGEN=PATH          use this load generator binary and skip its build
-#   PROFILE=1             also `perf record -g` the policy server during its max-throughput run
+#   PROFILE=1             also `perf record --call-graph dwarf` the policy server during its max-throughput run
 #                         (report written to $PERF_OUT, default /tmp/palisade-admission.perf.txt)
 #
 # The load generator (bench/admission/loadgen) runs on the same 2 cores as the server, over TLS on
@@ -163,7 +163,7 @@ bench() {
     echo "$out_open" | grep -v '^{' >&2
     local perf_pid=""
     if [[ "${PROFILE:-0}" == 1 && "$name" == policies ]]; then
-        perf record -g -F 999 -o "$work/perf.data" -p "$server_pid" -- sleep "$((warmup + duration))" \
+        perf record --call-graph dwarf -F 250 -o "$work/perf.data" -p "$server_pid" -- sleep "$((warmup + duration))" \
             >/dev/null 2>&1 &
         perf_pid=$!
     fi
@@ -171,8 +171,12 @@ bench() {
     echo "$out_max" | grep -v '^{' >&2
     if [[ -n "$perf_pid" ]]; then
         wait "$perf_pid" || true
-        perf report -i "$work/perf.data" --no-children --percent-limit 1.5 --stdio \
-            >"${PERF_OUT:-/tmp/palisade-admission.perf.txt}" 2>/dev/null || true
+        {
+            echo "# self time"
+            perf report -i "$work/perf.data" --no-children --percent-limit 1 --stdio -g none
+            echo "# inclusive time"
+            perf report -i "$work/perf.data" --children --percent-limit 2 --stdio -g none
+        } >"${PERF_OUT:-/tmp/palisade-admission.perf.txt}" 2>/dev/null || true
         echo "perf report: ${PERF_OUT:-/tmp/palisade-admission.perf.txt}" >&2
     fi
     local json_open json_max

@@ -113,6 +113,13 @@ pub fn serve(args: AdmissionServeArgs) -> Result<ExitCode> {
     let current = Arc::new(std::sync::RwLock::new(Arc::clone(&policies)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Few evaluation threads keep per-thread engine caches warm and the allocator's
+        // per-thread memory bounded (the benchmark: 8 threads on 2 CPUs, 5,200 req/s and 69 MB;
+        // tokio's default of 512 threads: 4,100 req/s and 720 MB).
+        .max_blocking_threads(usize::from(args.eval_threads.unwrap_or_else(|| {
+            let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+            u16::try_from(cpus.saturating_mul(4)).unwrap_or(u16::MAX)
+        })))
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -333,6 +340,14 @@ pub fn manifests(args: crate::AdmissionManifestsArgs) -> Result<ExitCode> {
         .map(|n| format!("\"{n}\""))
         .collect::<Vec<_>>()
         .join(", ");
+    // The server must skip them too: the namespaceSelector keeps the API server from calling,
+    // the flag keeps the audit loop and any other caller from judging them.
+    let exempt_args: String = args
+        .exempt_namespace
+        .iter()
+        .filter(|n| *n != ns && n.as_str() != "kube-system")
+        .map(|n| format!("\n            - --exempt-namespace={n}"))
+        .collect();
     let image = &args.image;
     let failure = &args.failure_policy;
     let timeout = args.timeout_seconds;
@@ -397,7 +412,7 @@ spec:
             - --config=/policies/palisade.yaml
             - --policies=/policies
             - --namespace={ns}
-            - --failure-mode={failure_mode}
+            - --failure-mode={failure_mode}{exempt_args}
           ports:
             - name: https
               containerPort: 8443
