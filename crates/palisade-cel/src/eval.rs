@@ -14,8 +14,10 @@ use crate::authorizer::{Rbac, authorizer_for};
 use crate::convert::{map_of, to_cel, type_name};
 use crate::expr::Expression;
 use crate::gatekeeper::{Constraint, Template};
+use crate::lazy::json_to_val;
 use crate::load::{Binding, FailurePolicy, ParameterNotFoundAction, Policy, Validation};
-use crate::shared::json_to_val;
+use cel::common::types::CelNull;
+use cel::common::value::Val;
 
 /// An audit annotation a policy set: `key` is `<policy name>/<annotation key>`, as Kubernetes
 /// writes it into the audit event.
@@ -34,29 +36,31 @@ pub struct Evaluation {
 }
 
 /// The request-wide part of the CEL environment, built once per request and shared by every
-/// binding: a scope holding `object`, `oldObject`, `request` and `namespaceObject`. cel stores
-/// variables in its own representation and converts a value deeply when it is added, so adding the
-/// object once rather than once per policy is what keeps many policies cheap.
-pub(crate) struct RequestValues<'f> {
-    pub scope: cel::Context<'f, 'static>,
+/// binding: a scope holding `object`, `oldObject`, `request` and `namespaceObject`, as lazy views
+/// of the request's JSON (see [`crate::lazy`]) that borrow it for `'r`.
+pub(crate) struct RequestValues<'f, 'r> {
+    pub scope: cel::Context<'f, 'r>,
     pub namespace_labels: BTreeMap<String, String>,
 }
 
-impl<'f> RequestValues<'f> {
+impl<'f, 'r> RequestValues<'f, 'r> {
+    /// `attributes` is [`request_attributes`] of `request`.
     pub fn new(
         functions: &'f cel::Context<'static, 'static>,
-        request: &AdmissionRequest,
-        inventory: &Inventory,
-    ) -> RequestValues<'f> {
-        let value_or_null =
-            |v: Option<&Json>| v.map_or_else(|| json_to_val(&Json::Null), json_to_val);
+        request: &'r AdmissionRequest,
+        attributes: &'r Json,
+        inventory: &'r Inventory,
+    ) -> RequestValues<'f, 'r> {
+        let value_or_null = |v: Option<&'r Json>| -> Box<dyn Val + 'r> {
+            v.map_or_else(|| Box::new(CelNull), json_to_val)
+        };
         let namespace = (!request.namespace.is_empty())
             .then(|| inventory.namespace(&request.namespace))
             .flatten();
-        let mut scope = functions.new_inner_scope();
+        let mut scope: cel::Context<'f, 'r> = functions.new_inner_scope();
         scope.add_variable_as_val("object", value_or_null(request.object.as_ref()));
         scope.add_variable_as_val("oldObject", value_or_null(request.old_object.as_ref()));
-        scope.add_variable_as_val("request", json_to_val(&request_attributes(request)));
+        scope.add_variable_as_val("request", json_to_val(attributes));
         scope.add_variable_as_val("namespaceObject", value_or_null(namespace));
         RequestValues {
             scope,
@@ -72,7 +76,7 @@ impl<'f> RequestValues<'f> {
 /// `request` as Kubernetes types it for CEL: every attribute present, with its zero value when the
 /// admission request left it out (offline requests built from manifests have no user, for example),
 /// so `request.userInfo.username == 'x'` is false rather than an error.
-fn request_attributes(request: &AdmissionRequest) -> Json {
+pub(crate) fn request_attributes(request: &AdmissionRequest) -> Json {
     let kind = serde_json::to_value(&request.kind).unwrap_or_default();
     let resource = serde_json::to_value(&request.resource).unwrap_or_default();
     let user = &request.user_info;
@@ -128,7 +132,7 @@ impl Environment<'_> {
         &self,
         policy: &Policy,
         binding: &Binding,
-        values: &RequestValues<'_>,
+        values: &RequestValues<'_, '_>,
         out: &mut Evaluation,
     ) {
         let request = self.request;
@@ -177,7 +181,7 @@ impl Environment<'_> {
         &self,
         template: &Template,
         constraint: &Constraint,
-        values: &RequestValues<'_>,
+        values: &RequestValues<'_, '_>,
         out: &mut Evaluation,
     ) {
         if !constraint
@@ -315,21 +319,21 @@ impl Report<'_> {
 }
 
 /// One evaluation of a policy with one parameter: the CEL activation plus memoized variables.
-struct Run<'r> {
-    base: cel::Context<'r, 'static>,
+struct Run<'r, 'v> {
+    base: cel::Context<'r, 'v>,
     policy: &'r Policy,
     /// `None` until the variable is first needed; a computed value lives in `base`, under
     /// [`crate::expr::variable_identifier`], in cel's own representation.
     variables: Vec<Option<Result<(), String>>>,
 }
 
-impl<'r> Run<'r> {
+impl<'r, 'v> Run<'r, 'v> {
     fn new(
         policy: &'r Policy,
-        values: &'r RequestValues<'_>,
+        values: &'r RequestValues<'_, 'v>,
         params: Cel,
         authorizer: Option<Cel>,
-    ) -> Run<'r> {
+    ) -> Run<'r, 'v> {
         let mut base = values.scope.new_inner_scope();
         base.add_variable_from_value("params", params);
         if let Some(authorizer) = authorizer {

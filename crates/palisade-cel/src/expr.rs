@@ -160,10 +160,10 @@ impl Expression {
 
     /// Evaluates to cel's own representation, for values that go back into a context (variables):
     /// converting a map into [`cel::Value`] and back would copy it twice.
-    pub fn execute_val(
+    pub fn execute_val<'v>(
         &self,
-        context: &cel::Context<'_, 'static>,
-    ) -> Result<Box<dyn Val>, cel::ExecutionError> {
+        context: &cel::Context<'_, 'v>,
+    ) -> Result<Box<dyn Val + 'v>, cel::ExecutionError> {
         self.guarded(|| cel::Value::resolve_val(&self.parsed, context).map(CowVal::into_owned))
     }
 

@@ -30,9 +30,9 @@ mod error;
 mod eval;
 mod expr;
 mod gatekeeper;
+mod lazy;
 mod load;
 mod matching;
-mod shared;
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
@@ -186,6 +186,7 @@ impl PolicySet {
 
     fn evaluate_here(&self, request: &AdmissionRequest, inventory: &Inventory) -> Evaluation {
         let mut out = Evaluation::default();
+        let attributes = OnceCell::new();
         let values = OnceCell::new();
         let environment = eval::Environment {
             request,
@@ -197,8 +198,14 @@ impl PolicySet {
             let Some(policy) = self.policies.get(&binding.policy_name) else {
                 continue;
             };
-            let values = values
-                .get_or_init(|| eval::RequestValues::new(&self.functions, request, inventory));
+            let values = values.get_or_init(|| {
+                eval::RequestValues::new(
+                    &self.functions,
+                    request,
+                    attributes.get_or_init(|| eval::request_attributes(request)),
+                    inventory,
+                )
+            });
             environment.evaluate_binding(policy, binding, values, &mut out);
         }
         for constraint in self.constraints.values() {
@@ -206,8 +213,14 @@ impl PolicySet {
             let Some(template) = self.templates.get(&constraint.kind) else {
                 continue;
             };
-            let values = values
-                .get_or_init(|| eval::RequestValues::new(&self.functions, request, inventory));
+            let values = values.get_or_init(|| {
+                eval::RequestValues::new(
+                    &self.functions,
+                    request,
+                    attributes.get_or_init(|| eval::request_attributes(request)),
+                    inventory,
+                )
+            });
             environment.evaluate_constraint(template, constraint, values, &mut out);
         }
         out

@@ -1,27 +1,32 @@
-//! The request's objects in cel's own representation, with maps and lists behind `Arc`.
+//! The request's objects as cel values converted one level at a time, where an expression looks.
 //!
-//! cel copies a value whenever it binds it to a name: a comprehension binds every element
-//! (`containers.all(c, …)` copies each container), a variable keeps its own copy of the subtree
-//! it selects (`object.spec.template.spec`). With cel's plain maps and lists those copies are
-//! deep; a Deployment is copied many times per policy. These wrappers make every copy of a map or
-//! list a reference-count increment. To cel they *are* maps and lists: they identify as the
-//! built-in types ([`Val::as_builtin`]), so functions, equality, `in`, `size` and conversions
-//! treat them exactly as the values they wrap.
+//! Policies read a handful of fields of an object that has hundreds: converting the whole object
+//! into cel's maps and lists for every request cost more than evaluating the policies. A
+//! [`LazyMap`] or [`LazyList`] borrows the request's JSON and builds its own level (the keys, and
+//! lazy values for the elements; strings borrow the JSON's text) the first time anything touches
+//! it; levels nobody reaches are never converted.
+//!
+//! cel copies a value whenever it binds it to a name (each element of a comprehension, each
+//! variable). A lazy value's copy shares the level already built (`Arc`), so a request converts
+//! each level at most once however many policies read it.
+//!
+//! To cel they *are* maps and lists: they identify as the built-in types ([`Val::as_builtin`]) and
+//! answer every operation with the built level, so errors and semantics are cel's own.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use cel::ExecutionError;
-use cel::common::traits::{self, Container, Indexer, Iterable, Sizer, Zeroer};
+use cel::common::traits::{Container, Indexer, Iterable, Sizer, Zeroer};
 use cel::common::types::{
     CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt, Type,
 };
 use cel::common::value::{Builtin, BuiltinRef, CowVal, Val};
-use serde_json::Value as Json;
+use serde_json::{Map as JsonMap, Value as Json};
 
-/// A JSON value as a cel value, built in one pass (no intermediate [`cel::Value`]). Integers are
-/// `int`, as Kubernetes hands them to CEL (see [`crate::convert`]).
-pub(crate) fn json_to_val(value: &Json) -> Box<dyn Val> {
+/// A JSON value as a cel value borrowing it. Integers are `int`, as Kubernetes hands them to CEL
+/// (see [`crate::convert`]).
+pub(crate) fn json_to_val<'v>(value: &'v Json) -> Box<dyn Val + 'v> {
     match value {
         Json::Null => Box::new(CelNull),
         Json::Bool(b) => Box::new(CelBool::from(*b)),
@@ -34,53 +39,78 @@ pub(crate) fn json_to_val(value: &Json) -> Box<dyn Val> {
                 Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN)))
             }
         }
-        Json::String(s) => Box::new(CelString::from(s.clone())),
-        Json::Array(items) => Box::new(SharedList(Arc::new(CelList::from(
-            items.iter().map(json_to_val).collect::<Vec<_>>(),
-        )))),
-        Json::Object(fields) => Box::new(SharedMap(Arc::new(CelMap::from(
-            fields
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        CelMapKey::String(CelString::from(k.clone())),
-                        json_to_val(v),
-                    )
-                })
-                .collect::<HashMap<_, _>>(),
-        )))),
+        Json::String(s) => Box::new(CelString::from(s.as_str())),
+        Json::Array(items) => Box::new(LazyList {
+            json: items,
+            built: Arc::default(),
+        }),
+        Json::Object(fields) => Box::new(LazyMap {
+            json: fields,
+            built: Arc::default(),
+        }),
     }
 }
 
-/// A cel map that is cloned by reference.
-#[derive(Debug, Clone)]
-pub(crate) struct SharedMap(Arc<CelMap<'static>>);
+/// A JSON object as a cel map.
+#[derive(Debug)]
+pub(crate) struct LazyMap<'v> {
+    json: &'v JsonMap<String, Json>,
+    built: Arc<OnceLock<CelMap<'v>>>,
+}
 
-/// A cel list that is cloned by reference.
-#[derive(Debug, Clone)]
-pub(crate) struct SharedList(Arc<CelList<'static>>);
+/// A JSON array as a cel list.
+#[derive(Debug)]
+pub(crate) struct LazyList<'v> {
+    json: &'v [Json],
+    built: Arc<OnceLock<CelList<'v>>>,
+}
 
-/// The parts of [`Val`] both wrappers forward to the value they wrap.
-macro_rules! forward_val {
-    ($wrapper:ident, $variant:ident) => {
-        impl Val for $wrapper {
+impl<'v> LazyMap<'v> {
+    fn built(&self) -> &CelMap<'v> {
+        self.built.get_or_init(|| {
+            CelMap::from(
+                self.json
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            CelMapKey::String(CelString::from(k.as_str())),
+                            json_to_val(v),
+                        )
+                    })
+                    .collect::<HashMap<_, _>>(),
+            )
+        })
+    }
+}
+
+impl<'v> LazyList<'v> {
+    fn built(&self) -> &CelList<'v> {
+        self.built
+            .get_or_init(|| CelList::from(self.json.iter().map(json_to_val).collect::<Vec<_>>()))
+    }
+}
+
+/// The parts of [`Val`] and [`Indexer`] both lazy containers share.
+macro_rules! lazy_val {
+    ($lazy:ident, $builtin:ident, $variant:ident) => {
+        impl<'v> Val for $lazy<'v> {
             fn get_type(&self) -> &Type {
-                self.0.get_type()
+                <$builtin<'v> as Val>::cel_type()
             }
 
             fn cel_type() -> &'static Type {
-                <$wrapper as SharedInner>::inner_cel_type()
+                <$builtin<'static> as Val>::cel_type()
             }
 
-            fn as_adder<'b, 'w>(&'b self) -> Option<&'b (dyn traits::Adder + 'w)>
+            fn as_adder<'b, 'w>(&'b self) -> Option<&'b (dyn cel::common::traits::Adder + 'w)>
             where
                 Self: 'w,
             {
-                self.0.as_adder()
+                self.built().as_adder()
             }
 
             fn as_container(&self) -> Option<&dyn Container> {
-                self.0.as_container()
+                self.built().as_container()
             }
 
             fn as_indexer<'b, 'w>(&'b self) -> Option<&'b (dyn Indexer + 'w)>
@@ -101,49 +131,52 @@ macro_rules! forward_val {
             where
                 Self: 'w,
             {
-                self.0.as_iterable()
+                Some(self)
             }
 
             fn as_sizer(&self) -> Option<&dyn Sizer> {
-                self.0.as_sizer()
+                Some(self)
             }
 
             fn as_zeroer(&self) -> Option<&dyn Zeroer> {
-                self.0.as_zeroer()
+                Some(self)
             }
 
             fn equals(&self, other: &dyn Val) -> bool {
-                self.0.equals(other)
+                self.built().equals(other)
             }
 
             fn clone_as_boxed<'w>(&self) -> Box<dyn Val + 'w>
             where
                 Self: 'w,
             {
-                Box::new(self.clone())
+                Box::new($lazy {
+                    json: self.json,
+                    built: Arc::clone(&self.built),
+                })
             }
 
             fn as_builtin<'b, 'w>(&'b self) -> BuiltinRef<'b, 'w>
             where
                 Self: 'w,
             {
-                BuiltinRef::$variant(&self.0)
+                BuiltinRef::$variant(self.built())
             }
 
             fn into_builtin<'w>(self: Box<Self>) -> Option<Builtin<'w>>
             where
                 Self: 'w,
             {
-                Some(Builtin::$variant(Arc::unwrap_or_clone(self.0)))
+                Some(Builtin::$variant(self.built().clone()))
             }
         }
 
-        impl Indexer for $wrapper {
+        impl<'v> Indexer for $lazy<'v> {
             fn get<'b, 'w>(&'b self, index: &dyn Val) -> Result<CowVal<'b, 'w>, ExecutionError>
             where
                 Self: 'w,
             {
-                self.0.get(index)
+                self.built().get(index)
             }
 
             fn steal<'w>(
@@ -153,37 +186,41 @@ macro_rules! forward_val {
             where
                 Self: 'w,
             {
-                // The elements are shared wrappers themselves: copying one out is cheap.
-                self.0.get(index).map(CowVal::into_owned)
+                self.get(index).map(CowVal::into_owned)
+            }
+        }
+
+        impl<'v> Iterable for $lazy<'v> {
+            fn iter<'b, 'w>(&'b self) -> Box<dyn cel::common::traits::Iterator<'b, 'w> + 'b>
+            where
+                Self: 'w,
+            {
+                self.built().iter()
+            }
+        }
+
+        impl<'v> Sizer for $lazy<'v> {
+            fn size(&self) -> CelInt {
+                (self.json.len() as i64).into()
+            }
+        }
+
+        impl<'v> Zeroer for $lazy<'v> {
+            fn is_zero_value(&self) -> bool {
+                self.json.is_empty()
             }
         }
     };
 }
 
-/// The static type of the wrapped value, for [`Val::cel_type`].
-trait SharedInner {
-    fn inner_cel_type() -> &'static Type;
-}
-
-impl SharedInner for SharedMap {
-    fn inner_cel_type() -> &'static Type {
-        <CelMap<'static> as Val>::cel_type()
-    }
-}
-
-impl SharedInner for SharedList {
-    fn inner_cel_type() -> &'static Type {
-        <CelList<'static> as Val>::cel_type()
-    }
-}
-
-forward_val!(SharedMap, Map);
-forward_val!(SharedList, List);
+lazy_val!(LazyMap, CelMap, Map);
+lazy_val!(LazyList, CelList, List);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::sync::Arc;
 
     fn evaluate(expression: &str, object: &Json) -> Result<cel::Value, ExecutionError> {
         let root = crate::expr::functions();
