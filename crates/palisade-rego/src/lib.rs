@@ -610,12 +610,17 @@ fn rego_value(value: &Value) -> regorus::Value {
         Value::Array(items) => {
             regorus::Value::from(items.iter().map(rego_value).collect::<Vec<_>>())
         }
-        Value::Object(fields) => regorus::Value::from(
-            fields
-                .iter()
-                .map(|(key, value)| (regorus::Value::from(key.as_str()), rego_value(value)))
-                .collect::<std::collections::BTreeMap<_, _>>(),
-        ),
+        // Kept in the map regorus builds objects in: `Value::from(map)` would copy it into a
+        // compact slice, a second allocation and move of every field of the request, which
+        // policies read a handful of fields of and then drop.
+        Value::Object(fields) => {
+            regorus::Value::Object(regorus::Rc::new(regorus::value::Object::from(
+                fields
+                    .iter()
+                    .map(|(key, value)| (regorus::Value::from(key.as_str()), rego_value(value)))
+                    .collect::<std::collections::BTreeMap<_, _>>(),
+            )))
+        }
     }
 }
 
