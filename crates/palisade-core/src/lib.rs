@@ -1,6 +1,7 @@
 //! The nouns every other Palisade crate speaks: [`Resource`] (an inventory object and where it came
 //! from), [`Node`] (the object's tree with source positions), [`Check`] (a catalogue entry),
-//! [`Finding`] (a check that holds for a resource, with evidence and a fix) and [`Severity`].
+//! [`Finding`] (a check that holds for a resource, with evidence and a fix), [`Severity`], and
+//! what is inside an image: [`Package`], [`Distro`], [`Sbom`].
 //!
 //! This crate must not do I/O: no files, no sockets, no environment, no clock. Everything here is a
 //! plain value or a pure function so each stage of the pipeline can be built and tested alone.
@@ -9,12 +10,16 @@
 pub mod check;
 pub mod credentials;
 pub mod finding;
+pub mod package;
 pub mod resource;
 pub mod severity;
 pub mod tree;
 
 pub use check::{Category, Check, Frameworks};
 pub use finding::{Evidence, Finding, NotAssessed, SourceError, Suppression, SuppressionSource};
+pub use package::{
+    CatalogNote, Distro, ImageInfo, Layer, Package, PackageKind, Sbom, SourcePackage, purl_escape,
+};
 pub use resource::{Resource, ResourceRef, Source};
 pub use severity::{ParseSeverityError, Severity};
 pub use tree::{FieldPath, Mark, Node, Value};
