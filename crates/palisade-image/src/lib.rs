@@ -16,3 +16,14 @@ pub mod source;
 pub use error::ImageError;
 pub use files::{Content, Entry, EntryKind, FileTree, LayerChanges};
 pub use source::ImageSource;
+
+pub mod cache;
+pub mod layer;
+pub mod reference;
+pub mod registry;
+pub mod sbom;
+pub mod scan;
+/// Test support: builders of layers, OCI layouts and docker archives, a tiny cataloger, temporary
+/// directories. Compiled into the library so integration tests and other crates' tests can use
+/// it; not meant for production paths.
+pub mod testing;

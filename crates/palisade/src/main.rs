@@ -12,6 +12,7 @@ mod admission_cmd;
 mod checks_cmd;
 mod output;
 mod policy_cmd;
+mod sbom_cmd;
 mod scan;
 
 use std::path::PathBuf;
@@ -48,6 +49,17 @@ enum Command {
     /// The validating admission webhook.
     #[command(subcommand)]
     Admission(AdmissionCommand),
+    /// Inventory every package in a container image (SBOM): CycloneDX, SPDX, Palisade JSON.
+    Sbom(sbom_cmd::SbomArgs),
+    /// Container registries.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// List the repositories of a registry and their tags (catalog API, every page).
+    List(sbom_cmd::RegistryListArgs),
 }
 
 #[derive(Subcommand)]
@@ -246,6 +258,8 @@ fn main() -> ExitCode {
             paths,
             verbose_cases,
         }) => policy_cmd::verify(&paths, verbose_cases),
+        Command::Sbom(args) => sbom_cmd::sbom(args),
+        Command::Registry(RegistryCommand::List(args)) => sbom_cmd::registry_list(args),
     };
     match result {
         Ok(code) => code,
@@ -264,8 +278,7 @@ fn main() -> ExitCode {
 fn init_logging(verbose: u8) {
     // Libraries (kube-rs, hyper) log their own view of failures we already report in one line;
     // they are heard only when asked for with -vv.
-    const OURS: &str =
-        "palisade=LEVEL,palisade_kube=LEVEL,palisade_posture=LEVEL,palisade_report=LEVEL";
+    const OURS: &str = "palisade=LEVEL,palisade_kube=LEVEL,palisade_posture=LEVEL,palisade_report=LEVEL,palisade_image=LEVEL";
     let default = match verbose {
         0 => format!("off,{}", OURS.replace("LEVEL", "warn")),
         1 => format!("off,{}", OURS.replace("LEVEL", "info")),

@@ -16,7 +16,27 @@ use crate::ScanOptions;
 /// Writes `report` where and how the options say.
 pub fn write_report(report: &Report<'_>, options: &ScanOptions) -> Result<()> {
     let format: Format = options.format.parse()?;
-    match &options.output {
+    write_output(options.output.as_deref(), "report", |out, terminal| {
+        let style = if terminal {
+            TableStyle {
+                colour: std::env::var_os("NO_COLOR").is_none(),
+                width: terminal_width(true),
+            }
+        } else {
+            TableStyle::default()
+        };
+        palisade_report::write(report, format, style, out)
+    })
+}
+
+/// Runs `write` on `output` (a file) or standard output. `write` is told whether it writes to a
+/// terminal. `what` names the document in errors ("report", "SBOM").
+pub fn write_output(
+    output: Option<&Path>,
+    what: &str,
+    write: impl FnOnce(&mut dyn Write, bool) -> io::Result<()>,
+) -> Result<()> {
+    match output {
         Some(path) => {
             // A regular file is written next to the target and renamed, so a failed run never
             // leaves half a report where a CI step expects a whole one. Devices and pipes
@@ -24,43 +44,40 @@ pub fn write_report(report: &Report<'_>, options: &ScanOptions) -> Result<()> {
             // removed: as root, removing /dev/null would break every other program on the machine.
             let special = is_special(path);
             let target = if special {
-                path.clone()
+                path.to_path_buf()
             } else {
                 temp_path(path)
             };
             let file = File::create(&target)
-                .with_context(|| format!("cannot create the report file {}", path.display()))?;
+                .with_context(|| format!("cannot create the {what} file {}", path.display()))?;
             let mut out = BufWriter::new(file);
-            let written = palisade_report::write(report, format, TableStyle::default(), &mut out)
-                .and_then(|_| out.flush());
+            let written = write(&mut out, false).and_then(|_| out.flush());
             drop(out);
             if let Err(e) = written {
                 if !special {
                     let _ = std::fs::remove_file(&target);
                 }
                 return Err(e)
-                    .with_context(|| format!("cannot write the report to {}", path.display()));
+                    .with_context(|| format!("cannot write the {what} to {}", path.display()));
             }
             if !special {
                 std::fs::rename(&target, path)
-                    .with_context(|| format!("cannot write the report to {}", path.display()))?;
+                    .with_context(|| format!("cannot write the {what} to {}", path.display()))?;
             }
         }
         None => {
             let stdout = io::stdout();
             let terminal = stdout.is_terminal();
-            let style = TableStyle {
-                colour: terminal && std::env::var_os("NO_COLOR").is_none(),
-                width: terminal_width(terminal),
-            };
             let mut out = BufWriter::new(stdout.lock());
-            let written =
-                palisade_report::write(report, format, style, &mut out).and_then(|_| out.flush());
+            let written = write(&mut out, terminal).and_then(|_| out.flush());
             match written {
                 Ok(()) => {}
                 // `palisade … | head` closes the pipe early: that is the reader's choice, not an error.
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-                Err(e) => return Err(e).context("cannot write the report to standard output"),
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot write the {what} to standard output"));
+                }
             }
         }
     }

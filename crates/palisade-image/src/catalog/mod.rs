@@ -12,7 +12,19 @@ use palisade_core::{CatalogNote, Distro, Package};
 
 use crate::files::FileTree;
 
+pub mod apk;
+pub mod binary;
+pub mod dotnet;
+pub mod dpkg;
+pub mod golang;
+pub mod java;
+pub mod node;
 pub mod os_release;
+pub mod php;
+pub mod python;
+pub mod rpm;
+pub mod ruby;
+pub mod rust;
 
 /// Reads a file's stream and returns the little a cataloger needs from it (a Go binary's build
 /// information), so large files never sit in memory. `size` is the file's size in the layer.
@@ -63,7 +75,20 @@ pub trait Cataloger: Send + Sync {
 
 /// Every cataloger Palisade has, OS catalogers first.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(os_release::OsRelease)];
+    let catalogers: Vec<Box<dyn Cataloger>> = vec![
+        Box::new(os_release::OsRelease),
+        Box::new(dpkg::Dpkg),
+        Box::new(apk::Apk),
+        Box::new(rpm::Rpm),
+        Box::new(python::PythonPackages),
+        Box::new(node::NodePackages),
+        Box::new(golang::GoBinaries),
+        Box::new(rust::RustCrates),
+        Box::new(java::JavaArchives),
+        Box::new(ruby::RubyGems),
+        Box::new(php::ComposerPackages),
+        Box::new(dotnet::DotnetDeps),
+    ];
     catalogers
 }
 
@@ -107,7 +132,12 @@ pub fn catalog(
         cataloger.catalog(files, &context, &mut packages, &mut notes);
     }
     for package in &mut packages[os_count..] {
-        if owned.contains(&package.location) {
+        // `/usr/share/java/a.jar!/lib/b.jar` is owned when `a.jar` is.
+        let file = package
+            .location
+            .split_once("!/")
+            .map_or(package.location.as_str(), |(file, _)| file);
+        if owned.contains(file) {
             package.os_owned = true;
         }
     }
