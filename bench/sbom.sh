@@ -17,6 +17,7 @@ IMAGES="${IMAGES:-/work/bench-data/images}"
 RUNS="${RUNS:-3}"
 OUT="${OUT:-$(mktemp -d /tmp/palisade-sbom-bench.XXXXXX)}"
 die() { echo "sbom.sh: $*" >&2; exit 2; }
+mkdir -p "$OUT"
 
 [ -f "$IMAGES/apps/index.json" ] || die "no images in $IMAGES: run bench/sbom/make-images.sh first"
 if [ -z "${PALISADE:-}" ]; then

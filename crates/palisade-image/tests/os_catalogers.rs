@@ -242,7 +242,15 @@ fn this_machines_dpkg_database() {
     }
     let mut packages = Vec::new();
     let mut notes = Vec::new();
-    dpkg.catalog(&files, &Context { distro: None }, &mut packages, &mut notes);
+    dpkg.catalog(
+        &files,
+        &Context {
+            distro: None,
+            os_files: None,
+        },
+        &mut packages,
+        &mut notes,
+    );
     assert!(notes.is_empty(), "{notes:?}");
     assert_eq!(packages.len(), want.len());
     assert_eq!(identities(&packages, PackageKind::Deb), want);

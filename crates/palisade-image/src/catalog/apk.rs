@@ -245,6 +245,7 @@ broken line without colon
             &files,
             &Context {
                 distro: Some(&distro),
+                os_files: None,
             },
             &mut packages,
             &mut notes,

@@ -343,7 +343,15 @@ mod tests {
     fn run(files: &FileTree, distro: Option<&Distro>) -> (Vec<Package>, Vec<CatalogNote>) {
         let mut packages = Vec::new();
         let mut notes = Vec::new();
-        Dpkg.catalog(files, &Context { distro }, &mut packages, &mut notes);
+        Dpkg.catalog(
+            files,
+            &Context {
+                distro,
+                os_files: None,
+            },
+            &mut packages,
+            &mut notes,
+        );
         (packages, notes)
     }
 

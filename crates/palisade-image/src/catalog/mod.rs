@@ -46,6 +46,10 @@ pub enum Interest {
 pub struct Context<'a> {
     /// The image's OS, when one was found.
     pub distro: Option<&'a Distro>,
+    /// Files the OS package manager installed (language catalogers run after the OS ones), when
+    /// known: a lockfile a distribution package ships describes how upstream built it, not what
+    /// is installed.
+    pub os_files: Option<&'a HashSet<String>>,
 }
 
 /// One packaging system.
@@ -115,8 +119,9 @@ pub fn catalog(
     files: &FileTree,
 ) -> (Option<Distro>, Vec<Package>, Vec<CatalogNote>) {
     let distro = os_release::detect(files);
-    let context = Context {
+    let mut context = Context {
         distro: distro.as_ref(),
+        os_files: None,
     };
     let mut packages = Vec::new();
     let mut notes = Vec::new();
@@ -127,6 +132,7 @@ pub fn catalog(
         .iter()
         .flat_map(|p| p.files.iter().cloned())
         .collect();
+    context.os_files = Some(&owned);
     let os_count = packages.len();
     for cataloger in catalogers.iter().filter(|c| !c.is_os()) {
         cataloger.catalog(files, &context, &mut packages, &mut notes);

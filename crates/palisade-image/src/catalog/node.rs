@@ -66,7 +66,7 @@ impl Cataloger for NodePackages {
     fn catalog(
         &self,
         files: &FileTree,
-        _: &Context<'_>,
+        context: &Context<'_>,
         packages: &mut Vec<Package>,
         notes: &mut Vec<CatalogNote>,
     ) {
@@ -106,6 +106,11 @@ impl Cataloger for NodePackages {
             let Some(kind) = lockfile_name(path) else {
                 continue;
             };
+            // Debian's node-* packages ship upstream's lockfiles: they list how upstream built
+            // the module (dev tools included), not what is installed here.
+            if context.os_files.is_some_and(|owned| owned.contains(path)) {
+                continue;
+            }
             let Some(bytes) = files.read(path) else {
                 continue;
             };

@@ -259,6 +259,7 @@ mod tests {
             &files,
             &Context {
                 distro: Some(&distro),
+                os_files: None,
             },
             &mut packages,
             &mut notes,
