@@ -6,6 +6,8 @@
 #                  Java jars (Debian's libcommons-lang3-java) and Go binaries (Debian's
 #                  docker-registry), installed with the real package managers in a chroot
 #   $OUT/big       apps + generated layers of incompressible files (BIG_GB, default 2)
+#   $OUT/thin      apps + one small layer (a configuration file): an application release on a
+#                  shared base, for the layer-cache measurement
 #
 # and writes the package managers' own listings next to them ($OUT/truth/{dpkg,pip,npm}.txt).
 # Needs root, debootstrap and umoci (Debian packages), and network access to the Debian, PyPI
@@ -130,4 +132,16 @@ if [ ! -f "$OUT/big/index.json" ]; then
     rm -rf "$work"
     mv "$OUT/big.tmp" "$OUT/big"
 fi
-du -sh "$OUT"/{minbase,apps,big} >&2
+if [ ! -f "$OUT/thin/index.json" ]; then
+    echo "image thin (apps + one small layer)" >&2
+    work="$(mktemp -d)"
+    rm -rf "$OUT/thin.tmp"
+    cp -a "$OUT/apps" "$OUT/thin.tmp"
+    umoci unpack --image "$OUT/thin.tmp:latest" "$work/b" >/dev/null
+    mkdir -p "$work/b/rootfs/app/config"
+    echo "release: 2" >"$work/b/rootfs/app/config/release.yaml"
+    umoci repack --image "$OUT/thin.tmp:latest" "$work/b"
+    rm -rf "$work"
+    mv "$OUT/thin.tmp" "$OUT/thin"
+fi
+du -sh "$OUT"/{minbase,apps,big,thin} >&2
