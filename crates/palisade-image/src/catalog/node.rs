@@ -37,7 +37,25 @@ const LOCKFILES: [&str; 4] = [
 /// manifests such as `rxjs/ajax/package.json` or `{"type": "module"}` markers) are not packages
 /// and are dropped when parsed.
 fn is_installed_manifest(path: &str) -> bool {
-    path.ends_with("/package.json") && path.contains("/node_modules/")
+    path.ends_with("/package.json")
+        && (path.contains("/node_modules/") || is_system_module_manifest(path))
+}
+
+/// Debian and Ubuntu install the system's Node modules (`node-*` packages) outside any
+/// `node_modules` directory: `/usr/share/nodejs/<name>/package.json` (or `@scope/<name>`). Only a
+/// module's own manifest counts, not the `package.json` markers deeper inside it.
+fn is_system_module_manifest(path: &str) -> bool {
+    const SYSTEM_MODULE_DIRS: [&str; 2] = ["/usr/share/nodejs/", "/usr/lib/nodejs/"];
+    SYSTEM_MODULE_DIRS.iter().any(|dir| {
+        path.strip_prefix(dir).is_some_and(|rest| {
+            let parts: Vec<&str> = rest.split('/').collect();
+            match parts.as_slice() {
+                [_, "package.json"] => true,
+                [scope, _, "package.json"] => scope.starts_with('@'),
+                _ => false,
+            }
+        })
+    })
 }
 
 fn lockfile_name(path: &str) -> Option<&'static str> {
@@ -668,6 +686,16 @@ mod tests {
             "/usr/lib/node_modules/npm/node_modules/semver/package.json"
         ));
         assert!(!is_installed_manifest("/app/package.json"));
+        assert!(is_installed_manifest(
+            "/usr/share/nodejs/express/package.json"
+        ));
+        assert!(is_installed_manifest(
+            "/usr/share/nodejs/@babel/core/package.json"
+        ));
+        assert!(!is_installed_manifest(
+            "/usr/share/nodejs/express/lib/package.json"
+        ));
+        assert!(!is_installed_manifest("/usr/share/nodejs/package.json"));
         assert!(!is_installed_manifest(
             "/app/node_modules/x/package.json.bak"
         ));
