@@ -19,6 +19,8 @@ use crate::files::FileTree;
 use crate::layer::sha256_digest;
 use crate::source::ImageSource;
 
+pub mod registry;
+
 /// A temporary directory removed on drop.
 #[derive(Debug)]
 pub struct TempDir {

@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,137 +20,18 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use palisade_image::ImageError;
 use palisade_image::ImageSource;
 use palisade_image::registry::{self, RegistryOptions};
+use palisade_image::testing::registry::{
+    OCI_INDEX, OCI_MANIFEST, Registry, push_blob, push_manifest, registry_binary, unavailable,
+};
 use palisade_image::testing::{TarEntry, TempDir, gzip, layer_tar};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const SERVICE: &str = "palisade-test-registry";
 const ISSUER: &str = "palisade-test-issuer";
 
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// `docker-registry` or why it is not usable.
-fn registry_binary() -> Result<PathBuf, String> {
-    for candidate in ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"] {
-        if Path::new(candidate).is_file() {
-            return Ok(PathBuf::from(candidate));
-        }
-    }
-    Err("docker-registry is not installed (apt-get install docker-registry)".to_owned())
-}
-
-/// Fails under CI, reports and skips otherwise.
-fn unavailable(reason: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("real-registry test cannot run: {reason}");
-    }
-    eprintln!("skipping real-registry test: {reason}");
-}
-
-/// A running `docker-registry serve`, killed on drop.
-struct Registry {
-    child: Child,
-    host: String,
-    log: PathBuf,
-}
-
-impl Registry {
-    fn start(
-        binary: &Path,
-        dir: &Path,
-        name: &str,
-        storage: &Path,
-        auth: &str,
-    ) -> Result<Registry, String> {
-        let port = free_port();
-        let config = dir.join(format!("{name}.yml"));
-        let yaml = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
-            storage.display()
-        );
-        std::fs::write(&config, yaml).map_err(|e| e.to_string())?;
-        let log = dir.join(format!("{name}.log"));
-        let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
-        let child = Command::new(binary)
-            .arg("serve")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log_file)
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", binary.display()))?;
-        let mut registry = Registry {
-            child,
-            host: format!("127.0.0.1:{port}"),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(status)) = registry.child.try_wait() {
-                return Err(format!(
-                    "docker-registry ({name}) exited with {status}: {}",
-                    std::fs::read_to_string(&registry.log).unwrap_or_default()
-                ));
-            }
-            match ureq::get(&format!("http://{}/v2/", registry.host)).call() {
-                Ok(_) | Err(ureq::Error::Status(..)) => return Ok(registry),
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                Err(error) => {
-                    let _ = registry.child.kill();
-                    return Err(format!("docker-registry ({name}) did not answer: {error}"));
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Pushes a blob (POST an upload, PUT it with its digest) and returns its digest.
-fn push_blob(host: &str, repository: &str, bytes: &[u8]) -> String {
-    let digest = sha256(bytes);
-    let started = ureq::post(&format!("http://{host}/v2/{repository}/blobs/uploads/"))
-        .call()
-        .unwrap();
-    assert_eq!(started.status(), 202);
-    let location = started.header("location").unwrap().to_owned();
-    let mut url = url::Url::parse(&format!("http://{host}/"))
-        .unwrap()
-        .join(&location)
-        .unwrap();
-    url.query_pairs_mut().append_pair("digest", &digest);
-    let done = ureq::request_url("PUT", &url)
-        .set("Content-Type", "application/octet-stream")
-        .send_bytes(bytes)
-        .unwrap();
-    assert_eq!(done.status(), 201);
-    digest
-}
-
-fn push_manifest(host: &str, repository: &str, reference: &str, media_type: &str, body: &[u8]) {
-    let response = ureq::put(&format!(
-        "http://{host}/v2/{repository}/manifests/{reference}"
-    ))
-    .set("Content-Type", media_type)
-    .send_bytes(body)
-    .unwrap();
-    assert_eq!(response.status(), 201);
 }
 
 struct Pushed {

@@ -54,6 +54,26 @@ enum Command {
     /// Container registries.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Image inventories kept for rescans ($PALISADE_HOME/palisade.db).
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// The stored images: digest, references, OS, package count, when last scanned.
+    List {
+        #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+        /// Write to FILE instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Forget stored images (by reference or digest) with every reference to them.
+    Remove {
+        #[arg(value_name = "NAME", required = true)]
+        names: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -260,6 +280,10 @@ fn main() -> ExitCode {
         }) => policy_cmd::verify(&paths, verbose_cases),
         Command::Sbom(args) => sbom_cmd::sbom(args),
         Command::Registry(RegistryCommand::List(args)) => sbom_cmd::registry_list(args),
+        Command::Store(StoreCommand::List { format, output }) => {
+            sbom_cmd::store_list(&format, output.as_deref())
+        }
+        Command::Store(StoreCommand::Remove { names }) => sbom_cmd::store_remove(&names),
     };
     match result {
         Ok(code) => code,

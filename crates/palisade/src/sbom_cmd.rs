@@ -1,5 +1,6 @@
-//! `palisade sbom REF` and `palisade registry list`: open the image (registry, OCI layout, docker
-//! archive, directory, stored SBOM), catalog it through the layer cache, and write the inventory.
+//! `palisade sbom REF`, `palisade registry list` and `palisade store`: open the image (registry, OCI
+//! layout, docker archive, directory, SBOM file, the store), catalog it through the layer cache,
+//! keep the inventory in the store for rescans, and write it; or do that for a whole registry.
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use palisade_image::registry::{self, RegistryOptions};
 use palisade_image::sbom::{self, SbomFormat, WriteOptions};
 use palisade_image::source::{self, SourceOptions};
 use palisade_image::{ImageSource, catalog, scan};
+use palisade_store::Store;
 
 use crate::output;
 
@@ -63,7 +65,9 @@ impl ImageAccessArgs {
 #[derive(clap::Args, Debug)]
 pub struct SbomArgs {
     /// The image: `registry/repo:tag`, `…@sha256:…`, `oci:DIR[:TAG]`, `docker-archive:FILE`,
-    /// `dir:PATH` (an unpacked root file system) or `sbom:FILE` (a stored SBOM, converted).
+    /// `dir:PATH` (an unpacked root file system), `sbom:FILE` (an SBOM file, converted),
+    /// `stored:NAME` (an inventory kept in the store, by reference or digest), or
+    /// `registry:HOST[:PORT][/PREFIX]` (every tag of every repository under PREFIX).
     #[arg(value_name = "REF")]
     pub reference: String,
     /// Output format: table (a package list for people), cyclonedx (CycloneDX 1.6 JSON),
@@ -73,68 +77,269 @@ pub struct SbomArgs {
     /// Write to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// With `registry:`, write one SBOM file per image into DIR (named after repository and tag).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
     /// Do not read or fill the layer cache ($PALISADE_HOME/layers).
     #[arg(long)]
     pub no_cache: bool,
+    /// Do not keep the inventory in the store ($PALISADE_HOME/palisade.db), which `palisade
+    /// rescan` re-matches without pulling the image again.
+    #[arg(long)]
+    pub no_store: bool,
     #[command(flatten)]
     pub access: ImageAccessArgs,
 }
 
 pub fn sbom(args: SbomArgs) -> Result<ExitCode> {
-    let inventory = inventory(&args)?;
+    if let Some(registry) = args.reference.strip_prefix("registry:") {
+        return sbom_registry(registry, &args);
+    }
+    if args.output_dir.is_some() {
+        return Err(anyhow!(
+            "--output-dir is for `registry:` references (one SBOM per image); use --output FILE"
+        ));
+    }
+    let inventory = Reader::new(&args)?.inventory(&args.reference)?;
     let timestamp = creation_time();
-    let format = args.format.as_str();
     output::write_output(args.output.as_deref(), "SBOM", |out, terminal| {
-        if format == "table" {
-            return write_table(&inventory, out, terminal);
-        }
-        let format = SbomFormat::from_name(format)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "unknown format"))?;
-        let options = WriteOptions {
-            // CycloneDX stays byte-stable without one; SPDX requires a creation time.
-            timestamp: (format == SbomFormat::Spdx).then(|| timestamp.clone()),
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        };
-        sbom::write(&inventory, format, &options, out)
+        write_sbom(&inventory, &args.format, &timestamp, out, terminal)
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The image's inventory, from whatever `args.reference` names.
-fn inventory(args: &SbomArgs) -> Result<Sbom> {
-    let reference = args.reference.as_str();
-    if let Some(path) = reference.strip_prefix("sbom:") {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
-        return Ok(sbom::read(path, &bytes)?);
+fn write_sbom(
+    inventory: &Sbom,
+    format: &str,
+    timestamp: &str,
+    out: &mut dyn Write,
+    terminal: bool,
+) -> io::Result<()> {
+    if format == "table" {
+        return write_table(inventory, out, terminal);
     }
-    let source: Box<dyn ImageSource> = if ["oci:", "docker-archive:", "dir:"]
-        .iter()
-        .any(|prefix| reference.starts_with(prefix))
-    {
-        source::open(
-            reference,
-            &SourceOptions {
+    let format = SbomFormat::from_name(format)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "unknown format"))?;
+    let options = WriteOptions {
+        // CycloneDX stays byte-stable without one; SPDX requires a creation time.
+        timestamp: (format == SbomFormat::Spdx).then(|| timestamp.to_string()),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    sbom::write(inventory, format, &options, out)
+}
+
+/// The store in Palisade's data directory, unless `--no-store`. A store that cannot be opened
+/// (read-only home, a newer schema) does not stop an inventory: it is reported and skipped.
+fn open_store(args: &SbomArgs) -> Option<Store> {
+    if args.no_store {
+        return None;
+    }
+    match store_path().and_then(|path| Store::open(&path).map_err(anyhow::Error::from)) {
+        Ok(store) => Some(store),
+        Err(error) => {
+            tracing::warn!("inventories are not being stored: {error:#}");
+            None
+        }
+    }
+}
+
+/// `$PALISADE_HOME/palisade.db`.
+fn store_path() -> Result<PathBuf> {
+    palisade_image::cache::palisade_home()
+        .map(|home| home.join("palisade.db"))
+        .ok_or_else(|| anyhow!("no PALISADE_HOME, XDG_DATA_HOME or HOME to keep the store in"))
+}
+
+/// What reading images needs, prepared once per command (the password is read from standard
+/// input only once, however many images a registry holds).
+struct Reader {
+    registry: RegistryOptions,
+    source: SourceOptions,
+    cache: Option<LayerCache>,
+    store: Option<Store>,
+}
+
+impl Reader {
+    fn new(args: &SbomArgs) -> Result<Reader> {
+        let cache = if args.no_cache {
+            None
+        } else {
+            match LayerCache::open_default() {
+                Ok(cache) => Some(cache),
+                Err(error) => {
+                    // A read-only home must not stop an inventory; it only makes it slower.
+                    tracing::warn!("layer cache disabled: {error}");
+                    None
+                }
+            }
+        };
+        Ok(Reader {
+            registry: args.access.registry_options()?,
+            source: SourceOptions {
                 platform: args.access.platform.clone(),
             },
-        )?
-    } else {
-        let reference = reference.strip_prefix("docker://").unwrap_or(reference);
-        Box::new(registry::open(reference, &args.access.registry_options()?)?)
-    };
-    let cache = if args.no_cache {
-        None
-    } else {
-        match LayerCache::open_default() {
-            Ok(cache) => Some(cache),
-            Err(error) => {
-                // A read-only home must not stop an inventory; it only makes it slower.
-                tracing::warn!("layer cache disabled: {error}");
-                None
-            }
+            cache,
+            store: open_store(args),
+        })
+    }
+
+    /// The image's inventory, from whatever `reference` names; images read (not SBOM files or
+    /// the store itself) are kept in the store.
+    fn inventory(&mut self, reference: &str) -> Result<Sbom> {
+        if let Some(path) = reference.strip_prefix("sbom:") {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
+            return Ok(sbom::read(path, &bytes)?);
         }
+        if let Some(name) = reference.strip_prefix("stored:") {
+            let store = Store::open(&store_path()?)?;
+            return store.sbom(name)?.ok_or_else(|| {
+                anyhow!(
+                    "{name} is not in the store {} (`palisade store list` shows what is)",
+                    store.path().display()
+                )
+            });
+        }
+        let source: Box<dyn ImageSource> = if ["oci:", "docker-archive:", "dir:"]
+            .iter()
+            .any(|prefix| reference.starts_with(prefix))
+        {
+            source::open(reference, &self.source)?
+        } else {
+            let reference = reference.strip_prefix("docker://").unwrap_or(reference);
+            Box::new(registry::open(reference, &self.registry)?)
+        };
+        let catalogers = catalog::all();
+        let inventory = scan::scan(source.as_ref(), &catalogers, self.cache.as_ref())?;
+        if let Some(store) = &mut self.store
+            && let Err(error) = store.put_sbom(&inventory, unix_now())
+        {
+            tracing::warn!("the inventory of {reference} was not stored: {error}");
+        }
+        Ok(inventory)
+    }
+}
+
+/// `palisade sbom registry:HOST[/PREFIX]`: every tag of every repository, one image at a time
+/// (each image's layers are already read in parallel), going on past images that fail.
+fn sbom_registry(registry: &str, args: &SbomArgs) -> Result<ExitCode> {
+    if args.format != "table" && args.output_dir.is_none() {
+        return Err(anyhow!(
+            "`registry:` writes one SBOM per image: give --output-dir DIR for --format {}",
+            args.format
+        ));
+    }
+    let mut reader = Reader::new(args)?;
+    let host = registry.split_once('/').map_or(registry, |(host, _)| host);
+    let mut images = Vec::new();
+    for repository in registry::list_repositories(registry, &reader.registry)? {
+        let tags = registry::list_tags(host, &repository, &reader.registry)
+            .map_err(|e| anyhow!(e).context(format!("cannot list the tags of {repository}")))?;
+        images.extend(
+            tags.into_iter()
+                .map(|tag| format!("{host}/{repository}:{tag}")),
+        );
+    }
+    if let Some(dir) = &args.output_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let progress = io::stderr().is_terminal();
+    let timestamp = creation_time();
+    let mut rows: Vec<[String; 4]> = Vec::with_capacity(images.len());
+    let mut failed = 0;
+    for (done, reference) in images.iter().enumerate() {
+        if progress {
+            // Clear to the end of the line: references differ in length.
+            eprint!(
+                "\r\x1b[K[{}/{}] {}",
+                done + 1,
+                images.len(),
+                clean(reference)
+            );
+        }
+        let result = reader.inventory(reference).and_then(|inventory| {
+            if let Some(dir) = &args.output_dir {
+                let path = dir.join(sbom_file_name(reference, &args.format));
+                let mut file = std::fs::File::create(&path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                write_sbom(&inventory, &args.format, &timestamp, &mut file, false)
+                    .and_then(|()| file.flush())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            Ok(inventory)
+        });
+        rows.push(match result {
+            Ok(inventory) => [
+                reference.clone(),
+                inventory.image.manifest_digest.clone().unwrap_or_default(),
+                inventory
+                    .distro
+                    .as_ref()
+                    .map(|d| format!("{} {}", d.id, d.version_id))
+                    .unwrap_or_else(|| "-".to_string()),
+                inventory.packages.len().to_string(),
+            ],
+            Err(error) => {
+                failed += 1;
+                [
+                    reference.clone(),
+                    format!("error: {error:#}"),
+                    String::new(),
+                    String::new(),
+                ]
+            }
+        });
+    }
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    output::write_output(args.output.as_deref(), "summary", |out, _| {
+        writeln!(out, "IMAGE\tDIGEST\tOS\tPACKAGES")?;
+        for row in &rows {
+            let cells: Vec<String> = row.iter().map(|cell| clean(cell)).collect();
+            writeln!(out, "{}", cells.join("\t").trim_end())?;
+        }
+        writeln!(
+            out,
+            "{} images, {} inventoried, {failed} failed",
+            rows.len(),
+            rows.len() - failed
+        )
+    })?;
+    // Exit 2 as for any error, but only after every other image was inventoried and stored.
+    Ok(if failed > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `host:5000/team/app:1.0` → `host_5000_team_app_1.0.cdx.json`: one flat, portable file name per
+/// image that cannot leave the output directory.
+fn sbom_file_name(reference: &str, format: &str) -> String {
+    let stem: String = reference
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = stem.trim_start_matches('.');
+    let extension = match format {
+        "cyclonedx" => "cdx.json",
+        "spdx" => "spdx.json",
+        "json" => "json",
+        _ => "txt",
     };
-    let catalogers = catalog::all();
-    Ok(scan::scan(source.as_ref(), &catalogers, cache.as_ref())?)
+    format!("{stem}.{extension}")
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
 }
 
 /// A package list for a terminal: one line per package, OS packages first.
@@ -231,11 +436,7 @@ fn creation_time() -> String {
     let seconds = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
-        });
+        .unwrap_or_else(unix_now);
     rfc3339(seconds)
 }
 
@@ -322,9 +523,77 @@ pub fn registry_list(args: RegistryListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `palisade store list`.
+pub fn store_list(format: &str, output: Option<&std::path::Path>) -> Result<ExitCode> {
+    let store = Store::open(&store_path()?)?;
+    let images = store.images()?;
+    output::write_output(output, "listing", |out, _| {
+        if format == "json" {
+            let value: Vec<serde_json::Value> = images
+                .iter()
+                .map(|image| {
+                    serde_json::json!({
+                        "key": image.key,
+                        "references": image.references,
+                        "manifest_digest": image.manifest_digest,
+                        "config_digest": image.config_digest,
+                        "platform": image.platform,
+                        "os": image.distro,
+                        "packages": image.package_count,
+                        "first_seen": rfc3339(image.first_seen),
+                        "last_scanned": rfc3339(image.last_scanned),
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &value)?;
+            return writeln!(out);
+        }
+        writeln!(out, "IMAGE\tREFERENCES\tOS\tPACKAGES\tLAST SCANNED")?;
+        for image in &images {
+            writeln!(
+                out,
+                "{}\t{}\t{}\t{}\t{}",
+                clean(&image.key),
+                clean(&image.references.join(" ")),
+                image.distro.as_deref().map_or("-".to_string(), clean),
+                image.package_count,
+                rfc3339(image.last_scanned)
+            )?;
+        }
+        writeln!(out, "{} images in {}", images.len(), store.path().display())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `palisade store remove NAME...`: every name must designate a stored image, so a typo is an
+/// error rather than a silent no-op.
+pub fn store_remove(names: &[String]) -> Result<ExitCode> {
+    let mut store = Store::open(&store_path()?)?;
+    for name in names {
+        if !store.remove(name)? {
+            return Err(anyhow!(
+                "{name} is not in the store {} (`palisade store list` shows what is)",
+                store.path().display()
+            ));
+        }
+        println!("removed {name}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::rfc3339;
+    use super::{rfc3339, sbom_file_name};
+
+    #[test]
+    fn registry_sbom_file_names_stay_in_their_directory() {
+        assert_eq!(
+            sbom_file_name("127.0.0.1:5000/team/app:1.0", "cyclonedx"),
+            "127.0.0.1_5000_team_app_1.0.cdx.json"
+        );
+        assert_eq!(sbom_file_name("../x/..:y", "spdx"), "_x_.._y.spdx.json");
+        assert_eq!(sbom_file_name("h/r:t", "table"), "h_r_t.txt");
+    }
 
     #[test]
     fn timestamps() {

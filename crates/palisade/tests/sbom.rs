@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use palisade_image::testing::registry::{Registry, push_oci_image, registry_binary, unavailable};
 use palisade_image::testing::{
     TarEntry, TempDir, TestImage, layer_tar, write_docker_archive, write_oci_layout,
 };
@@ -235,4 +236,140 @@ fn docker_archive_and_errors() {
     assert_eq!(refused.status.code(), Some(2));
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("127.0.0.1:1"), "{message}");
+}
+
+/// `palisade sbom registry:` over a real `docker-registry`: every tag inventoried, one file per
+/// image, a broken image reported without stopping the others (exit 2 at the end), and the
+/// inventories kept in the store for rescans (`store list`, `stored:`, `store remove`).
+#[test]
+fn whole_registry_inventory_is_stored() {
+    let binary = match registry_binary() {
+        Ok(binary) => binary,
+        Err(reason) => return unavailable(&reason),
+    };
+    let dir = TempDir::new("cli-sbom-registry").unwrap();
+    let storage = dir.path().join("storage");
+    let registry = match Registry::start(&binary, dir.path(), "anonymous", &storage, "") {
+        Ok(registry) => registry,
+        Err(reason) => return unavailable(&reason),
+    };
+    let host = registry.host.as_str();
+    let app = push_oci_image(host, "shop/app", "1.0", &layers());
+    assert_eq!(push_oci_image(host, "shop/app", "1.1", &layers()), app);
+    let broken_layer = layer_tar(&[TarEntry::file("/etc/broken", b"this blob will vanish")]);
+    push_oci_image(host, "team/broken", "1", std::slice::from_ref(&broken_layer));
+    // Delete the broken image's only layer from the registry's storage: the registry now fails
+    // that blob, as a damaged registry would.
+    let blob = palisade_image::testing::gzip(&broken_layer);
+    let digest = palisade_image::layer::sha256_digest(&blob);
+    let hex = digest.trim_start_matches("sha256:");
+    let data = storage.join(format!(
+        "docker/registry/v2/blobs/sha256/{}/{hex}",
+        &hex[..2]
+    ));
+    std::fs::remove_dir_all(&data).expect("the pushed blob is in the registry's storage");
+
+    let home = dir.path().join("home");
+    let out = dir.path().join("sboms");
+    let run = palisade(
+        &[
+            "sbom",
+            &format!("registry:{host}"),
+            "--format",
+            "cyclonedx",
+            "--output-dir",
+            out.to_str().unwrap(),
+        ],
+        &home,
+    );
+    let summary = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(2), "{summary}");
+    assert!(
+        summary.contains(&format!("{host}/shop/app:1.0\t{app}\tdebian 12\t4")),
+        "{summary}"
+    );
+    let failure = summary
+        .lines()
+        .find(|line| line.starts_with(&format!("{host}/team/broken:1\terror: ")))
+        .unwrap_or_else(|| panic!("no error row: {summary}"));
+    assert!(
+        failure.contains(hex),
+        "the error names the layer: {failure}"
+    );
+    assert!(
+        summary.contains("3 images, 2 inventoried, 1 failed"),
+        "{summary}"
+    );
+    let file = out.join(format!("{}_shop_app_1.1.cdx.json", host.replace(':', "_")));
+    let bom: Value = serde_json::from_slice(&std::fs::read(&file).expect("one file per image"))
+        .expect("CycloneDX JSON");
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        2,
+        "no file for the failed image"
+    );
+
+    // Both tags name one stored image.
+    let stored = ok_json(&palisade(&["store", "list", "--format", "json"], &home));
+    let stored = stored.as_array().unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0]["key"], app.as_str());
+    assert_eq!(stored[0]["packages"], 4);
+    assert_eq!(stored[0]["references"].as_array().unwrap().len(), 2);
+
+    let sbom = ok_json(&palisade(
+        &[
+            "sbom",
+            &format!("stored:{host}/shop/app:1.0"),
+            "--format",
+            "json",
+        ],
+        &home,
+    ));
+    assert_eq!(package(&sbom, "libc6")["version"], "2.36-9+deb12u4");
+
+    // A prefix limits the walk; table output needs no directory.
+    let shop = palisade(&["sbom", &format!("registry:{host}/shop")], &home);
+    let summary = String::from_utf8_lossy(&shop.stdout);
+    assert_eq!(shop.status.code(), Some(0), "{summary}");
+    assert!(
+        summary.contains("2 images, 2 inventoried, 0 failed"),
+        "{summary}"
+    );
+    let needs_dir = palisade(
+        &["sbom", &format!("registry:{host}"), "--format", "spdx"],
+        &home,
+    );
+    assert_eq!(needs_dir.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&needs_dir.stderr).contains("--output-dir"));
+
+    let removed = palisade(&["store", "remove", &app], &home);
+    assert_eq!(removed.status.code(), Some(0));
+    let again = palisade(&["store", "remove", &app], &home);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "a name not in the store is an error"
+    );
+    let gone = palisade(&["sbom", &format!("stored:{host}/shop/app:1.0")], &home);
+    assert_eq!(gone.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("not in the store"));
+}
+
+#[test]
+fn no_store_keeps_nothing() {
+    let dir = TempDir::new("cli-sbom-no-store").unwrap();
+    let layout = dir.path().join("layout");
+    write_oci_layout(&layout, &[TestImage::new(Some("1.0"), layers())], None);
+    let home = dir.path().join("home");
+    let reference = format!("oci:{}:1.0", layout.display());
+    ok_json(&palisade(
+        &["sbom", &reference, "--format", "json", "--no-store"],
+        &home,
+    ));
+    assert!(!home.join("palisade.db").exists());
+    ok_json(&palisade(&["sbom", &reference, "--format", "json"], &home));
+    let stored = ok_json(&palisade(&["store", "list", "--format", "json"], &home));
+    assert_eq!(stored[0]["references"][0], reference.as_str());
 }

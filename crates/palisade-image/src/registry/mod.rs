@@ -241,7 +241,22 @@ impl ImageSource for RegistrySource {
             &layer.digest,
             self.scope(),
             &self.info.reference,
-        )?;
+        )
+        .map_err(|error| match error {
+            // Which layer failed is what a registry operator needs to find the damage.
+            ImageError::Registry {
+                registry,
+                reference,
+                status,
+                message,
+            } => ImageError::Registry {
+                registry,
+                reference,
+                status,
+                message: format!("layer {}: {message}", layer.digest),
+            },
+            other => other,
+        })?;
         Ok(Box::new(reader))
     }
 }
