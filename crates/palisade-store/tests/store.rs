@@ -1,7 +1,7 @@
 //! The store against a real SQLite file: inventories round-trip, references follow moved tags,
 //! schema versions are enforced, and damage is reported, not hidden.
 
-use palisade_core::{Distro, ImageInfo, Package, PackageKind, Sbom};
+use palisade_core::{Distro, ImageInfo, Package, Sbom};
 use palisade_store::{SCHEMA_VERSION, Store, StoreError, image_key};
 
 fn package(name: &str, version: &str) -> Package {
@@ -143,8 +143,7 @@ fn a_damaged_inventory_is_reported_with_its_key() {
         .unwrap();
     let error = store
         .sbom("reg.example/app:1")
-        .err()
-        .expect("damage detected");
+        .expect_err("damage detected");
     assert!(error.to_string().contains("sha256:111"), "{error}");
     assert!(
         error.to_string().contains("palisade store remove"),

@@ -257,7 +257,12 @@ fn whole_registry_inventory_is_stored() {
     let app = push_oci_image(host, "shop/app", "1.0", &layers());
     assert_eq!(push_oci_image(host, "shop/app", "1.1", &layers()), app);
     let broken_layer = layer_tar(&[TarEntry::file("/etc/broken", b"this blob will vanish")]);
-    push_oci_image(host, "team/broken", "1", std::slice::from_ref(&broken_layer));
+    push_oci_image(
+        host,
+        "team/broken",
+        "1",
+        std::slice::from_ref(&broken_layer),
+    );
     // Delete the broken image's only layer from the registry's storage: the registry now fails
     // that blob, as a damaged registry would.
     let blob = palisade_image::testing::gzip(&broken_layer);
