@@ -4,7 +4,8 @@
 //! Like syft's `go-module-binary-cataloger`: the main module, every `dep` (its replacement when
 //! replaced by another module), and `stdlib` at the toolchain version. A main module built from
 //! a checkout reports `(devel)`; as syft does by default, a version is recovered from
-//! `-ldflags -X …version=…` or else from the VCS build settings as a Go pseudo-version.
+//! `-ldflags -X …version=…` or else from the VCS build settings as a Go pseudo-version. GOPATH
+//! builds (no `mod` line) report the `path` package as their main module.
 //! Difference from syft: binaries from Go < 1.18 (pointer-format build information) are noted,
 //! not decoded, since decoding needs the virtual address map that a streaming read lacks.
 
@@ -228,9 +229,41 @@ fn version_from_ldflags(flags: &str) -> Option<String> {
     None
 }
 
+/// A build without a `mod` line (GOPATH mode, as Debian's packaged Go programs are built) or
+/// from a file list (`go build main.go`: `command-line-arguments`) still has a main package:
+/// the one `(devel)` dependency when there is exactly one (it is the module being built), else
+/// the `path` line, as syft decides. Its version stays `(devel)` unless linker flags or VCS
+/// settings give one: syft's further guess (the first NUL-delimited semver-looking string in the
+/// binary) is not made, since a wrong version is worse for matching than an unknown one.
+fn adopt_main_module(info: &mut ModInfo) {
+    let missing = match &info.main {
+        None => !info.path.is_empty(),
+        Some(main) => main.path == "command-line-arguments",
+    };
+    if !missing {
+        return;
+    }
+    let devel: Vec<usize> = (0..info.deps.len())
+        .filter(|&i| info.deps.get(i).is_some_and(|d| d.version == "(devel)"))
+        .collect();
+    info.main = if let [only] = devel.as_slice() {
+        Some(info.deps.remove(*only))
+    } else if info.path.is_empty() || info.path == "command-line-arguments" {
+        None
+    } else {
+        Some(Module {
+            path: info.path.clone(),
+            version: "(devel)".to_string(),
+            sum: String::new(),
+            replace: None,
+        })
+    };
+}
+
 /// The packages of one binary's build information.
 pub fn packages_from_buildinfo(location: &str, go_version: &str, modinfo: &str) -> Vec<Package> {
-    let info = parse_modinfo(modinfo);
+    let mut info = parse_modinfo(modinfo);
+    adopt_main_module(&mut info);
     let mut common = BTreeMap::new();
     common.insert("goVersion".to_string(), go_version.to_string());
     if let Some(main) = &info.main {
@@ -391,6 +424,25 @@ build\tvcs.modified=false\n";
         let packages = packages_from_buildinfo("/app", "go1.21.0 X:boringcrypto", bare);
         assert_eq!(packages[0].version, "(devel)");
         assert_eq!(packages[1].purl, "pkg:golang/stdlib@v1.21.0");
+    }
+
+    #[test]
+    fn gopath_builds_report_their_main_package() {
+        // As in Debian's docker-registry 2.8.2+ds1 (go1.19.8, GOPATH mode): no `mod` line.
+        let gopath = "path\tgithub.com/docker/distribution/cmd/registry\nbuild\t-compiler=gc\nbuild\tCGO_ENABLED=1\n";
+        let packages = packages_from_buildinfo("/usr/bin/docker-registry", "go1.19.8", gopath);
+        assert_eq!(packages.len(), 2);
+        assert_eq!(
+            packages[0].name,
+            "github.com/docker/distribution/cmd/registry"
+        );
+        assert_eq!(packages[0].version, "(devel)");
+        assert_eq!(packages[1].name, "stdlib");
+        // `go build main.go`: the single (devel) dependency is the module being built.
+        let files = "path\tcommand-line-arguments\nmod\tcommand-line-arguments\t\t\ndep\tx.io/app\t(devel)\t\ndep\tx.io/lib\tv1.2.0\th1:a=\n";
+        let packages = packages_from_buildinfo("/app", "go1.22.0", files);
+        let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["x.io/app", "x.io/lib", "stdlib"]);
     }
 
     #[test]
