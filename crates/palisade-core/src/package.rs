@@ -188,6 +188,20 @@ pub struct CatalogNote {
     pub message: String,
 }
 
+impl CatalogNote {
+    pub fn new(
+        cataloger: impl Into<String>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> CatalogNote {
+        CatalogNote {
+            cataloger: cataloger.into(),
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
 /// An image's inventory: what Palisade's SBOM formats are written from and what vulnerability
 /// matching reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -529,11 +529,11 @@ impl Cataloger for TestCataloger {
                         files: Vec::new(),
                         metadata: Default::default(),
                     }),
-                    None => notes.push(CatalogNote {
-                        cataloger: "test".to_string(),
-                        path: path.to_string(),
-                        message: format!("not `name version`: {line}"),
-                    }),
+                    None => notes.push(CatalogNote::new(
+                        "test",
+                        path,
+                        format!("not `name version`: {line}"),
+                    )),
                 }
             }
         }

@@ -113,11 +113,11 @@ impl Cataloger for Apk {
             let text = String::from_utf8_lossy(bytes);
             let records = parse_installed(&text);
             if records.is_empty() && !text.trim().is_empty() {
-                notes.push(CatalogNote {
-                    cataloger: "apk".into(),
-                    path: location.clone(),
-                    message: "no package records found".into(),
-                });
+                notes.push(CatalogNote::new(
+                    "apk",
+                    &location,
+                    "no package records found",
+                ));
             }
             let distro = distro_qualifier(context.distro);
             let namespace = purl_namespace(context.distro, "alpine");

@@ -44,11 +44,7 @@ impl Cataloger for DotnetDeps {
             };
             match parse_deps_json(path, bytes) {
                 Ok(found) => packages.extend(found),
-                Err(message) => notes.push(CatalogNote {
-                    cataloger: self.name().to_string(),
-                    path: path.to_string(),
-                    message,
-                }),
+                Err(message) => notes.push(CatalogNote::new(self.name(), path, message)),
             }
         }
     }

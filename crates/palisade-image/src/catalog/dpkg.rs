@@ -188,11 +188,7 @@ impl Cataloger for Dpkg {
 }
 
 fn note(path: &str, message: &str) -> CatalogNote {
-    CatalogNote {
-        cataloger: "dpkg".into(),
-        path: path.into(),
-        message: message.into(),
-    }
+    CatalogNote::new("dpkg", path, message)
 }
 
 fn to_package(

@@ -46,13 +46,12 @@ impl Cataloger for GoBinaries {
                         let (version, modinfo) = text.split_once('\0').unwrap_or((&text, ""));
                         packages.extend(packages_from_buildinfo(path, version, modinfo));
                     }
-                    TAG_GO_POINTERS => notes.push(CatalogNote {
-                        cataloger: self.name().to_string(),
-                        path: path.to_string(),
-                        message: "Go binary built before Go 1.18 (pointer-format build \
-                                  information): its modules are not listed"
-                            .to_string(),
-                    }),
+                    TAG_GO_POINTERS => notes.push(CatalogNote::new(
+                        self.name(),
+                        path,
+                        "Go binary built before Go 1.18 (pointer-format build \
+                                  information): its modules are not listed",
+                    )),
                     _ => {}
                 }
             }

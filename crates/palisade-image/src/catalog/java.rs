@@ -80,11 +80,11 @@ impl Cataloger for JavaArchives {
             };
             let (found_packages, found_notes) = packages_from_found(path, &found);
             packages.extend(found_packages);
-            notes.extend(found_notes.into_iter().map(|message| CatalogNote {
-                cataloger: self.name().to_string(),
-                path: path.to_string(),
-                message,
-            }));
+            notes.extend(
+                found_notes
+                    .into_iter()
+                    .map(|message| CatalogNote::new(self.name(), path, message)),
+            );
         }
     }
 }

@@ -88,13 +88,8 @@ impl Cataloger for NodePackages {
         packages: &mut Vec<Package>,
         notes: &mut Vec<CatalogNote>,
     ) {
-        let mut note = |path: &str, message: String| {
-            notes.push(CatalogNote {
-                cataloger: "node".to_string(),
-                path: path.to_string(),
-                message,
-            })
-        };
+        let mut note =
+            |path: &str, message: String| notes.push(CatalogNote::new("node", path, message));
         // Installed packages first: they decide what a lockfile entry duplicates.
         let mut installed: HashSet<(String, String, String)> = HashSet::new();
         for (path, _) in files.kept() {

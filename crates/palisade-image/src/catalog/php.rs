@@ -67,11 +67,7 @@ impl Cataloger for ComposerPackages {
                     }
                 }
                 Ok(found) => locks.push((root.to_string(), found)),
-                Err(message) => notes.push(CatalogNote {
-                    cataloger: self.name().to_string(),
-                    path: path.to_string(),
-                    message,
-                }),
+                Err(message) => notes.push(CatalogNote::new(self.name(), path, message)),
             }
         }
         for (root, found) in locks {

@@ -65,11 +65,11 @@ impl Cataloger for PythonPackages {
             };
             match parse_metadata(path, text) {
                 Some(package) => packages.push(package),
-                None => notes.push(CatalogNote {
-                    cataloger: self.name().to_string(),
-                    path: path.to_string(),
-                    message: "Python metadata without Name and Version".to_string(),
-                }),
+                None => notes.push(CatalogNote::new(
+                    self.name(),
+                    path,
+                    "Python metadata without Name and Version",
+                )),
             }
         }
     }

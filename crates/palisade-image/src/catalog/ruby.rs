@@ -59,11 +59,11 @@ impl Cataloger for RubyGems {
                     installed.insert((package.name.clone(), package.version.clone()));
                     packages.push(package);
                 }
-                None => notes.push(CatalogNote {
-                    cataloger: self.name().to_string(),
-                    path: path.to_string(),
-                    message: "gemspec without a literal name and version".to_string(),
-                }),
+                None => notes.push(CatalogNote::new(
+                    self.name(),
+                    path,
+                    "gemspec without a literal name and version",
+                )),
             }
         }
         for (path, _) in files.kept() {

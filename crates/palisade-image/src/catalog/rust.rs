@@ -58,11 +58,7 @@ impl Cataloger for RustCrates {
             };
             match result {
                 Ok(found) => packages.extend(found),
-                Err(message) => notes.push(CatalogNote {
-                    cataloger: self.name().to_string(),
-                    path: path.to_string(),
-                    message,
-                }),
+                Err(message) => notes.push(CatalogNote::new(self.name(), path, message)),
             }
         }
     }

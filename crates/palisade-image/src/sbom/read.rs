@@ -291,11 +291,7 @@ impl CycloneDx<'_> {
 }
 
 fn note(path: &str, message: String) -> CatalogNote {
-    CatalogNote {
-        cataloger: NOTE_SOURCE.to_string(),
-        path: path.to_string(),
-        message,
-    }
+    CatalogNote::new(NOTE_SOURCE, path, message)
 }
 
 /// `properties` as (name, value) pairs; entries without a string name or value are ignored,

@@ -76,11 +76,7 @@ impl Cataloger for Rpm {
                     continue;
                 };
                 let mut note = |message: String| {
-                    notes.push(CatalogNote {
-                        cataloger: "rpm".into(),
-                        path: location.clone(),
-                        message,
-                    });
+                    notes.push(CatalogNote::new("rpm", location.as_str(), message));
                 };
                 let blobs = match format {
                     Format::Sqlite => sqlite::values(bytes),
