@@ -53,9 +53,20 @@ impl RootDir {
         limits: &LayerLimits,
     ) -> Result<LayerChanges, ImageError> {
         let mut changes = LayerChanges::default();
-        let mut pending: Vec<(PathBuf, String, usize)> =
-            vec![(self.root.clone(), String::new(), 0)];
-        while let Some((dir, image_dir, depth)) = pending.pop() {
+        // Directories to list, with how they looked when their parent was listed.
+        let mut pending: Vec<(PathBuf, String, usize, Option<fs::Metadata>)> =
+            vec![(self.root.clone(), String::new(), 0, None)];
+        while let Some((dir, image_dir, depth, listed)) = pending.pop() {
+            // A directory swapped for a symlink since it was listed would lead the walk out of
+            // the root; such a directory is skipped. (What remains is the instant between this
+            // check and the listing; files are checked on their open descriptor, see
+            // `read_content`.)
+            if let Some(listed) = &listed
+                && !fs::symlink_metadata(&dir)
+                    .is_ok_and(|now| now.is_dir() && same_file(&now, listed))
+            {
+                continue;
+            }
             let listing = match fs::read_dir(&dir) {
                 Ok(listing) => listing,
                 // The root itself must be readable; an unreadable subdirectory (permissions) only
@@ -82,15 +93,19 @@ impl RootDir {
                     }
                 } else if meta.is_dir() {
                     if depth < MAX_DEPTH {
-                        pending.push((item.path(), image_path.clone(), depth + 1));
+                        pending.push((
+                            item.path(),
+                            image_path.clone(),
+                            depth + 1,
+                            Some(meta.clone()),
+                        ));
                     }
                     EntryKind::Dir
                 } else if meta.is_file() {
                     EntryKind::File(read_content(
                         &item.path(),
                         &image_path,
-                        meta.len(),
-                        mode,
+                        &meta,
                         catalogers,
                         limits,
                     ))
@@ -117,25 +132,29 @@ impl RootDir {
     }
 }
 
-/// What catalogers want of the file at `path` (a regular file when listed).
+/// What catalogers want of the file at `path`, a regular file when it was `listed`.
 fn read_content(
     path: &Path,
     image_path: &str,
-    size: u64,
-    mode: u32,
+    listed: &fs::Metadata,
     catalogers: &[Box<dyn Cataloger>],
     limits: &LayerLimits,
 ) -> Content {
-    let interest = catalog::interest(catalogers, image_path, size, mode);
+    let size = listed.len();
+    let interest = catalog::interest(catalogers, image_path, size, mode_of(listed));
     if matches!(interest, Interest::None) {
         return Content::NotKept;
     }
     let Ok(file) = File::open(path) else {
         return Content::NotKept;
     };
-    // The entry may have been swapped for something else since it was listed; only a regular
-    // file is read.
-    if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
+    // A live root file system can change under us: the entry, or a directory above it, may have
+    // been swapped for a symlink pointing outside the root since it was listed. Only the very
+    // file that was listed (same device and inode, checked on the open descriptor) is read.
+    if !file
+        .metadata()
+        .is_ok_and(|opened| opened.is_file() && same_file(&opened, listed))
+    {
         return Content::NotKept;
     }
     match interest {
@@ -155,6 +174,17 @@ fn read_content(
         }
         Interest::Keep | Interest::None => Content::NotKept,
     }
+}
+
+#[cfg(unix)]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    a.len() == b.len() && a.modified().ok() == b.modified().ok()
 }
 
 #[cfg(unix)]
@@ -186,5 +216,37 @@ impl ImageSource for RootDir {
         limits: &LayerLimits,
     ) -> Option<Result<LayerChanges, ImageError>> {
         Some(self.walk(catalogers, limits))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::testing::{TempDir, test_catalogers};
+
+    #[test]
+    fn a_file_swapped_for_a_symlink_after_listing_is_not_read() {
+        let dir = TempDir::new("dir-swap").unwrap();
+        let root = dir.path().join("root");
+        fs::create_dir_all(root.join("var")).unwrap();
+        let outside = dir.path().join("host-secret.pkg");
+        fs::write(&outside, b"host data\n").unwrap();
+        let inside = root.join("var/app.pkg");
+        fs::write(&inside, b"image data\n").unwrap();
+        let catalogers = test_catalogers();
+        let limits = LayerLimits::default();
+
+        let listed = fs::symlink_metadata(&inside).unwrap();
+        let read = read_content(&inside, "/var/app.pkg", &listed, &catalogers, &limits);
+        assert!(matches!(&read, Content::Bytes(b) if &b[..] == b"image data\n"));
+
+        // Swap between listing and reading: the symlink leads outside the root.
+        fs::remove_file(&inside).unwrap();
+        std::os::unix::fs::symlink(&outside, &inside).unwrap();
+        let read = read_content(&inside, "/var/app.pkg", &listed, &catalogers, &limits);
+        assert!(
+            matches!(read, Content::NotKept),
+            "read through the swapped-in symlink"
+        );
     }
 }
