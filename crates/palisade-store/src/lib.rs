@@ -1,6 +1,7 @@
 //! Palisade's persistence: the inventory of every image it has read (its SBOM, by image digest, and
-//! the references it was read under), so that vulnerability rescans re-match stored inventories
-//! instead of pulling images again. Embedded by default: one SQLite file in Palisade's data
+//! the references it was read under) and its latest findings, so that vulnerability rescans
+//! re-match stored inventories instead of pulling images again and admission can judge an image by
+//! digest without scanning it. Embedded by default: one SQLite file in Palisade's data
 //! directory, with a versioned schema migrated forward on open.
 //!
 //! It keeps what rescans need and nothing more (per-package file lists, which only served to decide
@@ -34,6 +35,12 @@ const MIGRATIONS: &[&str] = &[
         last_seen INTEGER NOT NULL
     );
     CREATE INDEX image_references_by_image ON image_references(image_key);",
+    // 2: the last vulnerability match of each stored image, for rescans and admission gates.
+    "CREATE TABLE image_findings (
+        image_key TEXT PRIMARY KEY NOT NULL REFERENCES images(key) ON DELETE CASCADE,
+        matched_at INTEGER NOT NULL,
+        findings BLOB NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.
@@ -358,6 +365,61 @@ impl Store {
             }
         }
         Ok(images)
+    }
+
+    /// Records the latest findings of the stored image `key` (an opaque document the caller
+    /// serializes, e.g. a vulnerability report), replacing the previous ones.
+    pub fn put_findings(
+        &mut self,
+        key: &str,
+        matched_at: i64,
+        findings: &[u8],
+    ) -> Result<(), StoreError> {
+        let compressed = zstd::bulk::compress(findings, SBOM_COMPRESSION_LEVEL).map_err(|e| {
+            StoreError::Corrupt {
+                path: self.path.clone(),
+                key: key.to_string(),
+                message: e.to_string(),
+            }
+        })?;
+        self.connection
+            .execute(
+                "INSERT INTO image_findings (image_key, matched_at, findings) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(image_key) DO UPDATE SET
+                     matched_at = excluded.matched_at, findings = excluded.findings",
+                params![key, matched_at, compressed],
+            )
+            .map_err(|e| self.sql_error(e))?;
+        Ok(())
+    }
+
+    /// The latest findings of the image `name` designates (key or reference): when they were
+    /// matched and the document.
+    pub fn findings(&self, name: &str) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+        let Some(key) = self.resolve(name)? else {
+            return Ok(None);
+        };
+        let row: Option<(i64, Vec<u8>)> = self
+            .connection
+            .query_row(
+                "SELECT matched_at, findings FROM image_findings WHERE image_key = ?1",
+                params![key],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql_error(e))?;
+        let Some((matched_at, compressed)) = row else {
+            return Ok(None);
+        };
+        let mut document = Vec::new();
+        zstd::stream::copy_decode(compressed.as_slice(), &mut document).map_err(|e| {
+            StoreError::Corrupt {
+                path: self.path.clone(),
+                key: key.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        Ok(Some((matched_at, document)))
     }
 
     /// Forgets the image `name` designates (key or reference) with every reference to it.

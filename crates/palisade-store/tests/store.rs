@@ -209,3 +209,60 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn findings_are_kept_per_image_and_go_with_it() {
+    let dir = tempdir();
+    let mut store = Store::open(&dir.join("palisade.db")).unwrap();
+    let key = store
+        .put_sbom(&sbom("reg.example/app:1", "sha256:111", &[("a", "1")]), 1)
+        .unwrap();
+    assert_eq!(store.findings(&key).unwrap(), None);
+    store
+        .put_findings(&key, 5, br#"{"vulnerabilities":[1]}"#)
+        .unwrap();
+    store
+        .put_findings(&key, 6, br#"{"vulnerabilities":[2]}"#)
+        .unwrap();
+    let (when, document) = store.findings("reg.example/app:1").unwrap().unwrap();
+    assert_eq!(
+        (when, document.as_slice()),
+        (6, &br#"{"vulnerabilities":[2]}"#[..])
+    );
+    assert!(
+        store.put_findings("sha256:unknown", 1, b"{}").is_err(),
+        "findings need a stored image"
+    );
+    store.remove(&key).unwrap();
+    assert_eq!(store.findings(&key).unwrap(), None);
+}
+
+#[test]
+fn a_schema_1_store_is_migrated() {
+    let dir = tempdir();
+    let path = dir.join("palisade.db");
+    // A store as the first release wrote it: schema 1, one image.
+    {
+        let connection = rusqlite_connection(&path);
+        connection
+            .execute_batch(
+                "CREATE TABLE images (key TEXT PRIMARY KEY NOT NULL, manifest_digest TEXT,
+                    config_digest TEXT, platform TEXT, distro TEXT, package_count INTEGER NOT NULL,
+                    first_seen INTEGER NOT NULL, last_scanned INTEGER NOT NULL, sbom BLOB NOT NULL);
+                 CREATE TABLE image_references (reference TEXT PRIMARY KEY NOT NULL,
+                    image_key TEXT NOT NULL REFERENCES images(key) ON DELETE CASCADE,
+                    last_seen INTEGER NOT NULL);
+                 CREATE INDEX image_references_by_image ON image_references(image_key);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+    }
+    let mut store = Store::open(&path).expect("migrated");
+    let key = store
+        .put_sbom(&sbom("reg.example/app:1", "sha256:111", &[("a", "1")]), 1)
+        .unwrap();
+    store
+        .put_findings(&key, 2, b"{}")
+        .expect("the new table exists");
+    assert_eq!(SCHEMA_VERSION, 2);
+}

@@ -10,10 +10,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod admission_cmd;
 mod checks_cmd;
+mod db_cmd;
 mod output;
 mod policy_cmd;
 mod sbom_cmd;
 mod scan;
+mod vuln_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,9 +56,25 @@ enum Command {
     /// Container registries.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// The advisory database (OSV, CISA KEV, FIRST EPSS) in $PALISADE_HOME/advisories.db.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Re-match every stored image inventory against the current advisory database, without
+    /// pulling images; reports what is new and what is resolved per image.
+    Rescan(vuln_cmd::RescanArgs),
     /// Image inventories kept for rescans ($PALISADE_HOME/palisade.db).
     #[command(subcommand)]
     Store(StoreCommand),
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Import OSV dumps or records, the KEV catalog, EPSS scores (one transaction).
+    Import(db_cmd::DbImportArgs),
+    /// Download OSV, KEV and EPSS (conditional requests) and swap the database atomically.
+    Update(db_cmd::DbUpdateArgs),
+    /// What the database holds and how old it is.
+    Status(db_cmd::DbStatusArgs),
 }
 
 #[derive(Subcommand)]
@@ -196,6 +214,8 @@ enum ScanCommand {
     K8s(ScanK8sArgs),
     /// Assess a live cluster through the Kubernetes API.
     Cluster(ScanClusterArgs),
+    /// Find known vulnerabilities in a container image's packages (needs `palisade db`).
+    Image(vuln_cmd::ScanImageArgs),
 }
 
 #[derive(Args)]
@@ -270,6 +290,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(ScanCommand::K8s(args)) => scan::manifests(args),
         Command::Scan(ScanCommand::Cluster(args)) => scan::cluster(args),
+        Command::Scan(ScanCommand::Image(args)) => vuln_cmd::scan_image(args),
         Command::Checks(ChecksCommand::List { format }) => checks_cmd::list(&format),
         Command::Checks(ChecksCommand::Explain { id, format }) => checks_cmd::explain(&id, &format),
         Command::Admission(AdmissionCommand::Serve(args)) => admission_cmd::serve(args),
@@ -284,6 +305,10 @@ fn main() -> ExitCode {
             sbom_cmd::store_list(&format, output.as_deref())
         }
         Command::Store(StoreCommand::Remove { names }) => sbom_cmd::store_remove(&names),
+        Command::Rescan(args) => vuln_cmd::rescan(args),
+        Command::Db(DbCommand::Import(args)) => db_cmd::import(args),
+        Command::Db(DbCommand::Update(args)) => db_cmd::update(args),
+        Command::Db(DbCommand::Status(args)) => db_cmd::status(args),
     };
     match result {
         Ok(code) => code,

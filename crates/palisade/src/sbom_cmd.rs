@@ -130,10 +130,7 @@ fn write_sbom(
 
 /// The store in Palisade's data directory, unless `--no-store`. A store that cannot be opened
 /// (read-only home, a newer schema) does not stop an inventory: it is reported and skipped.
-fn open_store(args: &SbomArgs) -> Option<Store> {
-    if args.no_store {
-        return None;
-    }
+fn open_store() -> Option<Store> {
     match store_path().and_then(|path| Store::open(&path).map_err(anyhow::Error::from)) {
         Ok(store) => Some(store),
         Err(error) => {
@@ -144,7 +141,7 @@ fn open_store(args: &SbomArgs) -> Option<Store> {
 }
 
 /// `$PALISADE_HOME/palisade.db`.
-fn store_path() -> Result<PathBuf> {
+pub(crate) fn store_path() -> Result<PathBuf> {
     palisade_image::cache::palisade_home()
         .map(|home| home.join("palisade.db"))
         .ok_or_else(|| anyhow!("no PALISADE_HOME, XDG_DATA_HOME or HOME to keep the store in"))
@@ -152,7 +149,7 @@ fn store_path() -> Result<PathBuf> {
 
 /// What reading images needs, prepared once per command (the password is read from standard
 /// input only once, however many images a registry holds).
-struct Reader {
+pub(crate) struct Reader {
     registry: RegistryOptions,
     source: SourceOptions,
     cache: Option<LayerCache>,
@@ -161,7 +158,11 @@ struct Reader {
 
 impl Reader {
     fn new(args: &SbomArgs) -> Result<Reader> {
-        let cache = if args.no_cache {
+        Reader::with(&args.access, args.no_cache, args.no_store)
+    }
+
+    pub(crate) fn with(access: &ImageAccessArgs, no_cache: bool, no_store: bool) -> Result<Reader> {
+        let cache = if no_cache {
             None
         } else {
             match LayerCache::open_default() {
@@ -174,18 +175,23 @@ impl Reader {
             }
         };
         Ok(Reader {
-            registry: args.access.registry_options()?,
+            registry: access.registry_options()?,
             source: SourceOptions {
-                platform: args.access.platform.clone(),
+                platform: access.platform.clone(),
             },
             cache,
-            store: open_store(args),
+            store: if no_store { None } else { open_store() },
         })
+    }
+
+    /// The store, when inventories are being kept.
+    pub(crate) fn store_mut(&mut self) -> Option<&mut Store> {
+        self.store.as_mut()
     }
 
     /// The image's inventory, from whatever `reference` names; images read (not SBOM files or
     /// the store itself) are kept in the store.
-    fn inventory(&mut self, reference: &str) -> Result<Sbom> {
+    pub(crate) fn inventory(&mut self, reference: &str) -> Result<Sbom> {
         if let Some(path) = reference.strip_prefix("sbom:") {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
             return Ok(sbom::read(path, &bytes)?);
@@ -336,7 +342,7 @@ fn sbom_file_name(reference: &str, format: &str) -> String {
     format!("{stem}.{extension}")
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
@@ -425,7 +431,7 @@ fn write_table(inventory: &Sbom, out: &mut dyn Write, terminal: bool) -> io::Res
 }
 
 /// Image contents are untrusted: control characters never reach the terminal.
-fn clean(text: &str) -> String {
+pub(crate) fn clean(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()
@@ -441,7 +447,7 @@ fn creation_time() -> String {
 }
 
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (Howard Hinnant's civil-from-days).
-fn rfc3339(seconds: i64) -> String {
+pub(crate) fn rfc3339(seconds: i64) -> String {
     let days = seconds.div_euclid(86_400);
     let secs = seconds.rem_euclid(86_400);
     let z = days + 719_468;
