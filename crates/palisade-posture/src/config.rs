@@ -14,6 +14,18 @@
 //!     labels: {app.kubernetes.io/part-of: cilium}   # all of these labels
 //! registries:
 //!   allowed: [registry.example.com, ghcr.io/acme/] # image prefixes; empty: the check is off
+//! admission:
+//!   rules:                                       # built-in checks enforced at admission
+//!     - {checks: [privileged], action: deny}
+//!   imageGates:                                  # judged on images' stored vulnerability scans
+//!     unscanned: audit                           # allow | audit | deny (default audit)
+//!     rules:                                     # most severe first: the first match wins
+//!       - name: kev-or-critical-fixable
+//!         action: deny                           # deny | warn | audit
+//!         namespaces: [prod-*]                   # optional scoping, as for `rules`
+//!         when: {severity: critical, fixAvailable: true}
+//!       - {name: exploited, action: deny, when: {kev: true}}
+//!       - {name: likely-exploited, action: audit, when: {epssAbove: 0.5}}
 //! ```
 //!
 //! The file is parsed by the caller into a [`Node`] (this crate does no I/O); errors name the key and
@@ -34,6 +46,62 @@ pub struct Config {
     pub allowed_registries: Vec<String>,
     /// Built-in checks enforced by `palisade admission serve`.
     pub admission_rules: Vec<AdmissionRule>,
+    /// Vulnerability gates enforced by `palisade admission serve` on images' stored scans.
+    pub image_gates: ImageGates,
+}
+
+/// Deployment gates on stored vulnerability scans (Defender's gated deployment): the first rule
+/// (in file order) whose scope and conditions match an image decides; an image with no stored scan
+/// gets `unscanned`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageGates {
+    pub rules: Vec<ImageGateRule>,
+    pub unscanned: UnscannedAction,
+}
+
+/// What admission does with an image that has no stored scan (admission never scans inline).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnscannedAction {
+    Allow,
+    /// Allow, and record it in the decision log.
+    #[default]
+    Audit,
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageGateRule {
+    pub name: String,
+    pub action: palisade_policy::Action,
+    pub namespaces: Vec<String>,
+    pub excluded_namespaces: Vec<String>,
+    pub label_selector: Option<palisade_policy::LabelSelector>,
+    pub when: GateConditions,
+}
+
+/// All given conditions must hold for one unsuppressed finding of the image.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GateConditions {
+    /// `critical`, `high`, `medium`, `low` or `unknown`: the finding is at least this severe.
+    pub severity: Option<String>,
+    /// A fixed version exists (true) or does not (false).
+    pub fix_available: Option<bool>,
+    /// Listed (true) or not listed (false) in CISA KEV.
+    pub kev: Option<bool>,
+    /// EPSS score strictly above this probability (0 to 1).
+    pub epss_above: Option<f64>,
+}
+
+impl ImageGateRule {
+    /// Whether the rule's scope covers an object in `namespace` (`""` cluster-scoped).
+    pub fn applies_to(&self, namespace: &str, object: &serde_json::Value) -> bool {
+        (self.namespaces.is_empty() || self.namespaces.iter().any(|p| glob(p, namespace)))
+            && !self.excluded_namespaces.iter().any(|p| glob(p, namespace))
+            && self
+                .label_selector
+                .as_ref()
+                .is_none_or(|selector| selector.matches_object(object))
+    }
 }
 
 /// Built-in checks as an admission policy: `{checks: [privileged], action: deny}` denies
@@ -104,8 +172,14 @@ impl Config {
                                     config.admission_rules.push(read_rule(item, catalogue)?);
                                 }
                             }
+                            "imageGates" => config.image_gates = read_image_gates(value)?,
                             other => {
-                                return Err(unknown_key(value, "admission", other, &["rules"]));
+                                return Err(unknown_key(
+                                    value,
+                                    "admission",
+                                    other,
+                                    &["rules", "imageGates"],
+                                ));
                             }
                         }
                     }
@@ -359,6 +433,175 @@ fn read_rule(node: &Node, catalogue: &Catalogue) -> Result<AdmissionRule, Config
     Ok(rule)
 }
 
+fn read_image_gates(node: &Node) -> Result<ImageGates, ConfigError> {
+    let mut gates = ImageGates::default();
+    for (key, value) in map(node, "admission.imageGates")? {
+        match key.as_str() {
+            "unscanned" => {
+                gates.unscanned = match value.to_text().as_deref() {
+                    Some("allow") => UnscannedAction::Allow,
+                    Some("audit") => UnscannedAction::Audit,
+                    Some("deny") => UnscannedAction::Deny,
+                    _ => {
+                        return Err(error(
+                            value.mark,
+                            "`unscanned` must be allow, audit or deny",
+                        ));
+                    }
+                }
+            }
+            "rules" => {
+                for item in seq(value, "admission.imageGates.rules")? {
+                    let rule = read_gate_rule(item)?;
+                    if gates.rules.iter().any(|r| r.name == rule.name) {
+                        return Err(error(
+                            item.mark,
+                            format!("two image gates are named `{}`", rule.name),
+                        ));
+                    }
+                    gates.rules.push(rule);
+                }
+            }
+            other => {
+                return Err(unknown_key(
+                    value,
+                    "admission.imageGates",
+                    other,
+                    &["rules", "unscanned"],
+                ));
+            }
+        }
+    }
+    Ok(gates)
+}
+
+fn read_gate_rule(node: &Node) -> Result<ImageGateRule, ConfigError> {
+    let mut rule = ImageGateRule {
+        name: String::new(),
+        action: palisade_policy::Action::Deny,
+        namespaces: Vec::new(),
+        excluded_namespaces: Vec::new(),
+        label_selector: None,
+        when: GateConditions::default(),
+    };
+    let mut has_action = false;
+    let mut has_when = false;
+    for (key, value) in map(node, "an image gate")? {
+        match key.as_str() {
+            "name" => {
+                rule.name = value
+                    .to_text()
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| error(value.mark, "`name` must be a non-empty string"))?
+            }
+            "action" => {
+                has_action = true;
+                rule.action = match value.to_text().as_deref() {
+                    Some("deny") => palisade_policy::Action::Deny,
+                    Some("warn") => palisade_policy::Action::Warn,
+                    Some("audit") => palisade_policy::Action::Audit,
+                    _ => return Err(error(value.mark, "`action` must be deny, warn or audit")),
+                }
+            }
+            "namespaces" => rule.namespaces = strings(value, "namespaces")?,
+            "excludedNamespaces" => {
+                rule.excluded_namespaces = strings(value, "excludedNamespaces")?
+            }
+            "labelSelector" => {
+                let json = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+                let selector = palisade_policy::LabelSelector::from_value(Some(&json))
+                    .map_err(|e| error(value.mark, e.to_string()))?;
+                rule.label_selector = Some(selector);
+            }
+            "when" => {
+                has_when = true;
+                rule.when = read_conditions(value)?;
+            }
+            other => {
+                return Err(unknown_key(
+                    value,
+                    "an image gate",
+                    other,
+                    &[
+                        "name",
+                        "action",
+                        "namespaces",
+                        "excludedNamespaces",
+                        "labelSelector",
+                        "when",
+                    ],
+                ));
+            }
+        }
+    }
+    if rule.name.is_empty() {
+        return Err(error(node.mark, "an image gate needs a `name`"));
+    }
+    if !has_action {
+        return Err(error(
+            node.mark,
+            "an image gate needs an `action`: deny, warn or audit",
+        ));
+    }
+    if !has_when {
+        return Err(error(
+            node.mark,
+            "an image gate needs `when`: severity, fixAvailable, kev and/or epssAbove",
+        ));
+    }
+    Ok(rule)
+}
+
+fn read_conditions(node: &Node) -> Result<GateConditions, ConfigError> {
+    let mut when = GateConditions::default();
+    let boolean = |value: &Node, what: &str| match value.to_text().as_deref() {
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        _ => Err(error(value.mark, format!("`{what}` must be true or false"))),
+    };
+    for (key, value) in map(node, "when")? {
+        match key.as_str() {
+            "severity" => {
+                let text = value.to_text().unwrap_or_default().to_ascii_lowercase();
+                if !matches!(
+                    text.as_str(),
+                    "critical" | "high" | "medium" | "low" | "unknown"
+                ) {
+                    return Err(error(
+                        value.mark,
+                        "`severity` must be critical, high, medium, low or unknown",
+                    ));
+                }
+                when.severity = Some(text);
+            }
+            "fixAvailable" => when.fix_available = Some(boolean(value, "fixAvailable")?),
+            "kev" => when.kev = Some(boolean(value, "kev")?),
+            "epssAbove" => {
+                let score = value
+                    .to_text()
+                    .and_then(|t| t.parse::<f64>().ok())
+                    .filter(|s| (0.0..=1.0).contains(s))
+                    .ok_or_else(|| {
+                        error(value.mark, "`epssAbove` must be a probability from 0 to 1")
+                    })?;
+                when.epss_above = Some(score);
+            }
+            other => {
+                return Err(unknown_key(
+                    value,
+                    "when",
+                    other,
+                    &["severity", "fixAvailable", "kev", "epssAbove"],
+                ));
+            }
+        }
+    }
+    if when == GateConditions::default() {
+        return Err(error(node.mark, "`when` needs at least one condition"));
+    }
+    Ok(when)
+}
+
 impl AdmissionRule {
     /// Whether the rule applies to an object of `kind` in `namespace` (`""` for cluster-scoped).
     pub fn applies_to(&self, kind: &str, namespace: &str) -> bool {
@@ -435,5 +678,63 @@ mod tests {
         assert!(!glob("kube-*", "default"));
         assert!(!glob("a*b*c", "acb"));
         assert!(glob("exact", "exact"));
+    }
+
+    fn parse(yaml: &str) -> Result<Config, ConfigError> {
+        let root = palisade_kube::yaml::read_document(yaml.as_bytes(), "palisade.yaml")
+            .expect("YAML")
+            .expect("a document");
+        Config::from_node(&root, &Catalogue::builtin())
+    }
+
+    #[test]
+    fn image_gates() {
+        let config = parse(
+            "admission:\n  imageGates:\n    unscanned: deny\n    rules:\n      - name: exploited\n        action: deny\n        namespaces: [prod-*]\n        when: {kev: true, severity: High, epssAbove: 0.5}\n      - {name: fixable, action: audit, when: {fixAvailable: false}}\n",
+        )
+        .expect("valid");
+        let gates = &config.image_gates;
+        assert_eq!(gates.unscanned, UnscannedAction::Deny);
+        assert_eq!(gates.rules.len(), 2);
+        assert_eq!(gates.rules[0].when.severity.as_deref(), Some("high"));
+        assert_eq!(gates.rules[0].when.kev, Some(true));
+        assert_eq!(gates.rules[0].when.epss_above, Some(0.5));
+        assert_eq!(gates.rules[1].when.fix_available, Some(false));
+        assert!(gates.rules[0].applies_to("prod-eu", &serde_json::json!({})));
+        assert!(!gates.rules[0].applies_to("dev", &serde_json::json!({})));
+        assert_eq!(
+            parse("{}").unwrap().image_gates.unscanned,
+            UnscannedAction::Audit
+        );
+
+        for (yaml, expected) in [
+            (
+                "admission:\n  imageGates:\n    rules:\n      - {name: a, action: deny, when: {severity: severe}}\n",
+                "severity",
+            ),
+            (
+                "admission:\n  imageGates:\n    rules:\n      - {name: a, action: deny, when: {}}\n",
+                "at least one condition",
+            ),
+            (
+                "admission:\n  imageGates:\n    rules:\n      - {name: a, action: deny}\n",
+                "needs `when`",
+            ),
+            (
+                "admission:\n  imageGates:\n    rules:\n      - {name: a, action: deny, when: {epssAbove: 2}}\n",
+                "probability",
+            ),
+            (
+                "admission:\n  imageGates:\n    rules:\n      - {name: a, action: deny, when: {kev: true}}\n      - {name: a, action: audit, when: {kev: true}}\n",
+                "two image gates",
+            ),
+            (
+                "admission:\n  imageGates:\n    unscaned: deny\n",
+                "unscanned",
+            ),
+        ] {
+            let error = parse(yaml).expect_err(yaml);
+            assert!(error.to_string().contains(expected), "{yaml}: {error}");
+        }
     }
 }

@@ -22,7 +22,10 @@ mod testing;
 
 pub use admission::admission_violations;
 pub use catalogue::{Catalogue, UnknownCheck};
-pub use config::{AdmissionRule, Config, ConfigError, Exemption};
+pub use config::{
+    AdmissionRule, Config, ConfigError, Exemption, GateConditions, ImageGateRule, ImageGates,
+    UnscannedAction,
+};
 pub use custom::{CustomPolicies, PolicyLoadError};
 pub use emit::{Context, Emitter, IGNORE_ANNOTATION, IGNORE_REASON_ANNOTATION};
 pub use engine::{Assessment, Session};

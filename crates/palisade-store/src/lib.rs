@@ -195,8 +195,8 @@ impl Store {
         transaction.commit().map_err(sql_error)
     }
 
-    /// Stores an image's inventory under [`image_key`] and records `sbom.image.reference` as
-    /// pointing at it (a tag that moved now names the new image; the old image stays stored).
+    /// Stores an image's inventory under [`image_key`] and records `sbom.image.reference` (and
+    /// the canonical `sbom.image.tags`) as pointing at it (a tag that moved now names the new image; the old image stays stored).
     /// Returns the key.
     pub fn put_sbom(&mut self, sbom: &Sbom, scanned_at: i64) -> Result<String, StoreError> {
         let key = image_key(&sbom.image);
@@ -256,14 +256,27 @@ impl Store {
                 ],
             )
             .map_err(sql_error)?;
-        transaction
-            .execute(
-                "INSERT INTO image_references (reference, image_key, last_seen) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(reference) DO UPDATE SET
-                     image_key = excluded.image_key, last_seen = excluded.last_seen",
-                params![sbom.image.reference, key, scanned_at],
-            )
-            .map_err(sql_error)?;
+        // The reference as the user wrote it and the canonical `registry/repo:tag` forms the
+        // source knows (`nginx:1.25` is `docker.io/library/nginx:1.25`): admission sees images as
+        // pods write them and must find them either way.
+        let mut references = vec![sbom.image.reference.as_str()];
+        references.extend(
+            sbom.image
+                .tags
+                .iter()
+                .map(String::as_str)
+                .filter(|t| *t != sbom.image.reference),
+        );
+        for reference in references {
+            transaction
+                .execute(
+                    "INSERT INTO image_references (reference, image_key, last_seen) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(reference) DO UPDATE SET
+                         image_key = excluded.image_key, last_seen = excluded.last_seen",
+                    params![reference, key, scanned_at],
+                )
+                .map_err(sql_error)?;
+        }
         transaction.commit().map_err(sql_error)?;
         Ok(key)
     }
@@ -391,6 +404,24 @@ impl Store {
             )
             .map_err(|e| self.sql_error(e))?;
         Ok(())
+    }
+
+    /// The key of the image `name` designates and when its latest findings were matched, without
+    /// reading them: lets a reader keep a parsed copy until they change.
+    pub fn findings_stamp(&self, name: &str) -> Result<Option<(String, i64)>, StoreError> {
+        let Some(key) = self.resolve(name)? else {
+            return Ok(None);
+        };
+        let matched_at: Option<i64> = self
+            .connection
+            .query_row(
+                "SELECT matched_at FROM image_findings WHERE image_key = ?1",
+                params![key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql_error(e))?;
+        Ok(matched_at.map(|at| (key, at)))
     }
 
     /// The latest findings of the image `name` designates (key or reference): when they were

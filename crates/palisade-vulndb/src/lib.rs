@@ -12,6 +12,7 @@ pub mod cvss;
 pub mod db;
 pub mod ecosystem;
 pub mod epss;
+pub mod gate;
 pub mod ignore;
 pub mod kev;
 pub mod matching;

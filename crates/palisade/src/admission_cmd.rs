@@ -25,6 +25,8 @@ struct Policies {
     /// The live inventory the audit loop last listed (shared by every reload of the set):
     /// `data.inventory` for referential policies and namespaces for namespace selectors.
     inventory: Arc<std::sync::RwLock<Inventory>>,
+    /// Vulnerability gates on images' stored scans, when configured.
+    image_gates: Option<crate::image_gates::ImageGateEvaluator>,
 }
 
 impl Evaluator for Policies {
@@ -38,6 +40,9 @@ impl Evaluator for Policies {
         }
         violations.extend(rego.violations);
         violations.extend(self.cel.evaluate(request, &inventory).violations);
+        if let Some(gates) = &self.image_gates {
+            violations.extend(gates.violations(request)?);
+        }
         Ok(violations)
     }
 }
@@ -97,12 +102,17 @@ fn load(
         cel.load(file, text)
             .map_err(|e| anyhow!("invalid CEL policies:\n{e}"))?;
     }
+    let image_gates = crate::image_gates::ImageGateEvaluator::new(
+        &config.image_gates,
+        crate::sbom_cmd::store_path()?,
+    );
     Ok(Policies {
         catalogue,
         config,
         rego,
         cel,
         inventory: Arc::clone(inventory),
+        image_gates,
     })
 }
 

@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod admission_cmd;
 mod checks_cmd;
 mod db_cmd;
+mod image_gates;
 mod output;
 mod policy_cmd;
 mod sbom_cmd;

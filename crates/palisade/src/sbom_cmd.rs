@@ -189,12 +189,15 @@ impl Reader {
         self.store.as_mut()
     }
 
-    /// The image's inventory, from whatever `reference` names; images read (not SBOM files or
-    /// the store itself) are kept in the store.
+    /// The image's inventory, from whatever `reference` names; everything read (images and SBOM
+    /// files, not the store itself) is kept in the store.
     pub(crate) fn inventory(&mut self, reference: &str) -> Result<Sbom> {
         if let Some(path) = reference.strip_prefix("sbom:") {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
-            return Ok(sbom::read(path, &bytes)?);
+            let inventory = sbom::read(path, &bytes)?;
+            // An SBOM made elsewhere (a build pipeline's syft run) deserves rescans too.
+            self.keep(&inventory, reference);
+            return Ok(inventory);
         }
         if let Some(name) = reference.strip_prefix("stored:") {
             let store = Store::open(&store_path()?)?;
@@ -216,12 +219,16 @@ impl Reader {
         };
         let catalogers = catalog::all();
         let inventory = scan::scan(source.as_ref(), &catalogers, self.cache.as_ref())?;
+        self.keep(&inventory, reference);
+        Ok(inventory)
+    }
+
+    fn keep(&mut self, inventory: &Sbom, reference: &str) {
         if let Some(store) = &mut self.store
-            && let Err(error) = store.put_sbom(&inventory, unix_now())
+            && let Err(error) = store.put_sbom(inventory, unix_now())
         {
             tracing::warn!("the inventory of {reference} was not stored: {error}");
         }
-        Ok(inventory)
     }
 }
 

@@ -68,9 +68,15 @@ fn free_port() -> u16 {
 }
 
 fn start(dir: &Path, policies: &Path, config: &Path) -> Webhook {
+    start_in(dir, policies, config, &dir.join("home"))
+}
+
+/// The webhook with `home` as its PALISADE_HOME (where stored scans live).
+fn start_in(dir: &Path, policies: &Path, config: &Path, home: &Path) -> Webhook {
     let ca_pem = write_pki(dir);
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .env("PALISADE_HOME", home)
         .args(["admission", "serve", "--listen", &addr.to_string()])
         .arg("--tls-cert")
         .arg(dir.join("tls.crt"))
@@ -489,4 +495,117 @@ fn audit_loop_reports_existing_violations_with_the_live_inventory() {
             .iter()
             .all(|l| l["audit"] == true && l["cluster"].is_string())
     );
+}
+
+/// Image gates on stored scans: the image is scanned once (`palisade scan image sbom:` with the
+/// hand-written advisories of tests/fixtures/vulns), then admission judges pods by tag and by
+/// digest without scanning; an unscanned image is allowed and audited.
+#[test]
+fn image_gates_judge_stored_scans() {
+    let dir = temp_dir("image-gates");
+    let home = dir.join("home");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vulns");
+    let palisade = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .env("PALISADE_HOME", &home)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.code().is_some_and(|c| c <= 1),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    };
+    palisade(&[
+        "db",
+        "import",
+        fixtures.join("osv").to_str().unwrap(),
+        fixtures.join("kev.json").to_str().unwrap(),
+    ]);
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let sbom = dir.join("app.json");
+    std::fs::write(
+        &sbom,
+        json!({
+            "schema": "palisade.dev/sbom/v1",
+            "image": {"reference": "registry.example.com/shop/app:1.0", "manifest_digest": digest,
+                      "tags": ["registry.example.com/shop/app:1.0"], "layers": []},
+            "distro": {"id": "debian", "version_id": "12"},
+            "packages": [{"name": "libssl3", "version": "3.0.14-1~deb12u2", "kind": "deb",
+                          "purl": "pkg:deb/debian/libssl3@3.0.14-1~deb12u2?arch=amd64&distro=debian-12",
+                          "source": {"name": "openssl"}, "location": "/var/lib/dpkg/status"}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let scan = palisade(&[
+        "scan",
+        "image",
+        &format!("sbom:{}", sbom.display()),
+        "--format",
+        "json",
+    ]);
+    let scan: Value = serde_json::from_slice(&scan.stdout).unwrap();
+    assert_eq!(
+        scan["vulnerabilities"].as_array().unwrap().len(),
+        2,
+        "{scan}"
+    );
+
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    let config = dir.join("palisade.yaml");
+    std::fs::write(
+        &config,
+        "admission:\n  imageGates:\n    unscanned: audit\n    rules:\n      - name: exploited\n        action: deny\n        namespaces: [shop]\n        when: {kev: true}\n      - name: unfixed\n        action: warn\n        when: {fixAvailable: false}\n",
+    )
+    .unwrap();
+    let webhook = start_in(&dir, &policies, &config, &home);
+
+    let response = review(
+        &webhook,
+        pod(
+            "shop",
+            false,
+            json!({}),
+            "registry.example.com/shop/app:1.0",
+        ),
+    );
+    assert_eq!(response["allowed"], false, "{response}");
+    let message = response["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("exploited") && message.contains("CVE-2099-1001"),
+        "{message}"
+    );
+    // By digest: the same stored scan.
+    let pinned = format!("registry.example.com/shop/app@{digest}");
+    assert_eq!(
+        review(&webhook, pod("shop", false, json!({}), &pinned))["allowed"],
+        false
+    );
+    // Outside the first gate's namespaces the next gate decides: a warning for the unfixed flaw.
+    let response = review(
+        &webhook,
+        pod("dev", false, json!({}), "registry.example.com/shop/app:1.0"),
+    );
+    assert_eq!(response["allowed"], true, "{response}");
+    assert!(
+        response["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("unfixed"),
+        "{response}"
+    );
+    // Never scanned: allowed, and the decision log says why.
+    let response = review(
+        &webhook,
+        pod("shop", false, json!({}), "registry.example.com/other:2"),
+    );
+    assert_eq!(response["allowed"], true, "{response}");
+    wait_until(|| {
+        std::fs::read_to_string(dir.join("decisions.jsonl"))
+            .is_ok_and(|log| log.contains("image-gate/unscanned"))
+    });
 }
