@@ -259,13 +259,14 @@ impl Store {
         // The reference as the user wrote it and the canonical `registry/repo:tag` forms the
         // source knows (`nginx:1.25` is `docker.io/library/nginx:1.25`): admission sees images as
         // pods write them and must find them either way.
+        // A bare tag (an OCI layout's `1.0`) names nothing outside its layout and is left out.
         let mut references = vec![sbom.image.reference.as_str()];
         references.extend(
             sbom.image
                 .tags
                 .iter()
                 .map(String::as_str)
-                .filter(|t| *t != sbom.image.reference),
+                .filter(|t| *t != sbom.image.reference && t.contains(['/', ':'])),
         );
         for reference in references {
             transaction
