@@ -36,7 +36,7 @@ pub fn normalize_name(ecosystem: &str, name: &str) -> String {
 }
 
 /// One way to look a package up: ecosystem, indexed name, and the version to compare.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Query {
     pub ecosystem: String,
     pub package: String,

@@ -7,7 +7,8 @@
 //! [`MatchReport::notes`] instead.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 use palisade_core::{Package, Sbom};
 use serde::{Deserialize, Serialize};
@@ -185,7 +186,7 @@ pub struct MatchOptions {
 
 /// An advisory that matched one package, before merging.
 struct Hit {
-    advisory: Advisory,
+    advisory: Rc<Advisory>,
     affected: Affected,
     fixed: Vec<String>,
     fix_state: FixState,
@@ -197,60 +198,154 @@ pub fn match_sbom(
     sbom: &Sbom,
     options: &MatchOptions,
 ) -> Result<MatchReport, DbError> {
-    let mut report = MatchReport::default();
-    let mut advisories: BTreeMap<String, Option<Advisory>> = BTreeMap::new();
-    for package in &sbom.packages {
-        for query in ecosystem::queries(package, sbom.distro.as_ref()) {
-            let Some(scheme) = Scheme::for_ecosystem(&query.ecosystem) else {
-                continue;
-            };
-            let mut hits = Vec::new();
-            for affected in db.affected(&query.ecosystem, &query.package)? {
-                let verdict = match evaluate(scheme, &query.version, &affected) {
-                    Ok(verdict) => verdict,
-                    Err(error) => {
-                        report.notes.push(MatchNote {
-                            package: package.name.clone(),
-                            version: package.version.clone(),
-                            message: format!(
-                                "cannot compare against {} ({}): {error}",
-                                affected.advisory_id, query.ecosystem
-                            ),
-                        });
-                        continue;
-                    }
-                };
-                let Some((fixed, fix_state)) = verdict else {
-                    continue;
-                };
-                let advisory = match advisories.get(&affected.advisory_id) {
-                    Some(cached) => cached.clone(),
-                    None => {
-                        let loaded = db.advisory(&affected.advisory_id)?;
-                        advisories.insert(affected.advisory_id.clone(), loaded.clone());
-                        loaded
-                    }
-                };
-                let Some(advisory) = advisory else { continue };
-                if advisory.withdrawn.is_some() {
-                    continue;
-                }
-                hits.push(Hit {
-                    advisory,
-                    affected,
-                    fixed,
-                    fix_state,
-                });
-            }
-            for group in merge(hits) {
-                let vulnerability = finding(db, package, &query, group)?;
-                if options.ignore_unfixed && vulnerability.fix_state != FixState::Fixed {
-                    continue;
-                }
-                report.vulnerabilities.push(vulnerability);
-            }
+    let mut matcher = Matcher::new(db);
+    // One SBOM: nothing would be asked twice, so findings are not kept for reuse.
+    matcher.remember_lookups = false;
+    matcher.match_sbom(sbom, options)
+}
+
+/// What one lookup of one package produced: findings (with this package's name, version and
+/// source) and the notes of versions that could not be compared.
+struct Looked {
+    vulnerabilities: Vec<Vulnerability>,
+    notes: Vec<String>,
+}
+
+/// Matches SBOMs against one database, remembering what it read: advisories, KEV and EPSS facts
+/// and each package version's findings. Images share base layers, so a rescan of many stored
+/// images asks the same questions again and again; the answers cannot change while the matcher
+/// lives (do not keep one across a database update).
+pub struct Matcher<'db> {
+    db: &'db AdvisoryDb,
+    advisories: HashMap<String, Option<Rc<Advisory>>>,
+    exploitation: Exploitation,
+    /// By (query, package name, package version, source package).
+    looked: HashMap<(Query, String, String, Option<String>), Rc<Looked>>,
+    remember_lookups: bool,
+}
+
+impl<'db> Matcher<'db> {
+    pub fn new(db: &'db AdvisoryDb) -> Matcher<'db> {
+        Matcher {
+            db,
+            advisories: HashMap::new(),
+            exploitation: Exploitation::default(),
+            looked: HashMap::new(),
+            remember_lookups: true,
         }
     }
+
+    pub fn match_sbom(
+        &mut self,
+        sbom: &Sbom,
+        options: &MatchOptions,
+    ) -> Result<MatchReport, DbError> {
+        let _snapshot = self.db.snapshot()?;
+        let mut report = MatchReport::default();
+        for package in &sbom.packages {
+            for query in ecosystem::queries(package, sbom.distro.as_ref()) {
+                let key = (
+                    query,
+                    package.name.clone(),
+                    package.version.clone(),
+                    package.source.as_ref().map(|s| s.name.clone()),
+                );
+                let looked = match self.looked.get(&key) {
+                    Some(looked) => Rc::clone(looked),
+                    None => {
+                        let looked = Rc::new(self.look_up(package, &key.0)?);
+                        if self.remember_lookups {
+                            self.looked.insert(key, Rc::clone(&looked));
+                        }
+                        looked
+                    }
+                };
+                for message in &looked.notes {
+                    report.notes.push(MatchNote {
+                        package: package.name.clone(),
+                        version: package.version.clone(),
+                        message: message.clone(),
+                    });
+                }
+                // Not remembered: this is the only owner, and the findings move out as built.
+                let vulnerabilities = match Rc::try_unwrap(looked) {
+                    Ok(looked) => looked.vulnerabilities,
+                    Err(shared) => shared.vulnerabilities.clone(),
+                };
+                for mut vulnerability in vulnerabilities {
+                    if options.ignore_unfixed && vulnerability.fix_state != FixState::Fixed {
+                        continue;
+                    }
+                    // The same package version elsewhere (another image, another path) has
+                    // the same findings; only where it lies differs.
+                    vulnerability.package.purl.clone_from(&package.purl);
+                    vulnerability.package.layer.clone_from(&package.layer);
+                    vulnerability.package.location.clone_from(&package.location);
+                    report.vulnerabilities.push(vulnerability);
+                }
+            }
+        }
+        finish(sbom, report)
+    }
+
+    fn look_up(&mut self, package: &Package, query: &Query) -> Result<Looked, DbError> {
+        let mut looked = Looked {
+            vulnerabilities: Vec::new(),
+            notes: Vec::new(),
+        };
+        let Some(scheme) = Scheme::for_ecosystem(&query.ecosystem) else {
+            return Ok(looked);
+        };
+        let db = self.db;
+        let mut hits = Vec::new();
+        for affected in db.affected(&query.ecosystem, &query.package)? {
+            let verdict = match evaluate(scheme, &query.version, &affected) {
+                Ok(verdict) => verdict,
+                Err(error) => {
+                    looked.notes.push(format!(
+                        "cannot compare against {} ({}): {error}",
+                        affected.advisory_id, query.ecosystem
+                    ));
+                    continue;
+                }
+            };
+            let Some((fixed, fix_state)) = verdict else {
+                continue;
+            };
+            let advisory = match self.advisories.get(&affected.advisory_id) {
+                Some(cached) => cached.clone(),
+                None => {
+                    let loaded = db.advisory(&affected.advisory_id)?.map(Rc::new);
+                    self.advisories
+                        .insert(affected.advisory_id.clone(), loaded.clone());
+                    loaded
+                }
+            };
+            let Some(advisory) = advisory else { continue };
+            if advisory.withdrawn.is_some() {
+                continue;
+            }
+            hits.push(Hit {
+                advisory,
+                affected,
+                fixed,
+                fix_state,
+            });
+        }
+        for group in merge(hits) {
+            looked.vulnerabilities.push(finding(
+                db,
+                &mut self.exploitation,
+                package,
+                query,
+                group,
+            )?);
+        }
+        Ok(looked)
+    }
+}
+
+fn finish(sbom: &Sbom, mut report: MatchReport) -> Result<MatchReport, DbError> {
     // A package matched under two queries (an apk by origin and by name) can meet the same
     // advisory twice.
     report.vulnerabilities.sort_by(|a, b| {
@@ -411,8 +506,29 @@ fn is_cve(id: &str) -> bool {
 }
 
 /// One finding from a group of hits naming the same flaw in `package`.
+/// KEV and EPSS facts by CVE, looked up once per match.
+#[derive(Default)]
+struct Exploitation {
+    by_cve: HashMap<String, (Option<crate::kev::KevEntry>, Option<crate::db::Epss>)>,
+}
+
+impl Exploitation {
+    fn of(
+        &mut self,
+        db: &AdvisoryDb,
+        cve: &str,
+    ) -> Result<&(Option<crate::kev::KevEntry>, Option<crate::db::Epss>), DbError> {
+        if !self.by_cve.contains_key(cve) {
+            let facts = (db.kev(cve)?, db.epss(cve)?);
+            self.by_cve.insert(cve.to_string(), facts);
+        }
+        Ok(&self.by_cve[cve])
+    }
+}
+
 fn finding(
     db: &AdvisoryDb,
+    exploitation: &mut Exploitation,
     package: &Package,
     query: &Query,
     group: Vec<Hit>,
@@ -498,17 +614,18 @@ fn finding(
     let mut kev: Option<KevFlag> = None;
     let mut epss: Option<EpssFlag> = None;
     for cve in join {
-        if let Some(entry) = db.kev(cve)?
+        let (known, scored) = exploitation.of(db, cve)?;
+        if let Some(entry) = known
             && kev.as_ref().is_none_or(|k| entry.date_added < k.date_added)
         {
             kev = Some(KevFlag {
                 cve: cve.clone(),
-                date_added: entry.date_added,
-                due_date: entry.due_date,
+                date_added: entry.date_added.clone(),
+                due_date: entry.due_date.clone(),
                 known_ransomware: entry.known_ransomware,
             });
         }
-        if let Some(score) = db.epss(cve)?
+        if let Some(score) = *scored
             && epss.is_none_or(|e| score.score > e.score)
         {
             epss = Some(EpssFlag {

@@ -223,6 +223,8 @@ pub fn rescan(args: RescanArgs) -> Result<ExitCode> {
     let images = store.images()?;
     let now = unix_now();
     let mut results = Vec::with_capacity(images.len());
+    // One matcher for every image: shared base layers make most lookups repeats.
+    let mut matcher = matching::Matcher::new(&db);
     let progress = io::stderr().is_terminal() && images.len() > 1;
     for (done, image) in images.iter().enumerate() {
         if progress {
@@ -236,7 +238,7 @@ pub fn rescan(args: RescanArgs) -> Result<ExitCode> {
         let Some(inventory) = store.sbom(&image.key)? else {
             continue;
         };
-        let matched = matching::match_sbom(&db, &inventory, &MatchOptions::default())?;
+        let matched = matcher.match_sbom(&inventory, &MatchOptions::default())?;
         let scan = ImageScan::new(&inventory, matched);
         let previous: Option<ImageScan> = store
             .findings(&image.key)?
