@@ -854,6 +854,84 @@ mod tests {
     }
 
     #[test]
+    fn rebuild_hint_when_every_fix_is_in_the_base() {
+        use palisade_core::{ImageInfo, Layer, PackageKind};
+        let layer = |d: &str| Layer {
+            digest: d.to_string(),
+            diff_id: None,
+            media_type: String::new(),
+            size: 0,
+        };
+        let package = |name: &str, kind: PackageKind, layer: &str| Package {
+            name: name.into(),
+            version: "1".into(),
+            kind,
+            purl: format!("pkg:x/{name}@1"),
+            source: None,
+            arch: None,
+            licenses: Vec::new(),
+            location: "/x".into(),
+            layer: Some(layer.into()),
+            os_owned: false,
+            files: Vec::new(),
+            metadata: Default::default(),
+        };
+        let sbom = Sbom {
+            image: ImageInfo {
+                layers: vec![
+                    layer("sha256:base"),
+                    layer("sha256:more-base"),
+                    layer("sha256:app"),
+                ],
+                ..ImageInfo::default()
+            },
+            distro: None,
+            packages: vec![
+                package("libssl3", PackageKind::Deb, "sha256:base"),
+                package("curl", PackageKind::Deb, "sha256:more-base"),
+                package("flask", PackageKind::Python, "sha256:app"),
+            ],
+            notes: Vec::new(),
+        };
+        let finding = |name: &str, layer: &str, state: FixState| Vulnerability {
+            id: format!("CVE-{name}"),
+            aliases: Vec::new(),
+            package: PackageRef {
+                name: name.into(),
+                version: "1".into(),
+                ecosystem: "Debian:12".into(),
+                purl: String::new(),
+                layer: Some(layer.into()),
+                location: "/x".into(),
+                source: None,
+            },
+            fixed_versions: Vec::new(),
+            fix_state: state,
+            severity: Severity::High,
+            cvss: None,
+            kev: None,
+            epss: None,
+            summary: String::new(),
+            url: None,
+            remediation: String::new(),
+            suppressed: None,
+        };
+        let base_only = [
+            finding("libssl3", "sha256:base", FixState::Fixed),
+            finding("curl", "sha256:more-base", FixState::Fixed),
+            finding("flask", "sha256:app", FixState::NotFixed),
+        ];
+        let hint = rebuild_hint(&sbom, &base_only).expect("every fix is in the base");
+        assert!(hint.contains("all 2 fixable findings"), "{hint}");
+        let app_fix = [
+            finding("libssl3", "sha256:base", FixState::Fixed),
+            finding("flask", "sha256:app", FixState::Fixed),
+        ];
+        assert_eq!(rebuild_hint(&sbom, &app_fix), None);
+        assert_eq!(rebuild_hint(&sbom, &[]), None);
+    }
+
+    #[test]
     fn ratings() {
         assert_eq!(Severity::from_rating("Important"), Severity::High);
         assert_eq!(Severity::from_rating("MODERATE"), Severity::Medium);

@@ -325,3 +325,63 @@ fn scan_image_end_to_end() {
     assert_eq!(new[0]["id"], "CVE-2099-2004");
     assert_eq!(second["images"][0]["resolved"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn db_status_warns_when_stale_and_update_failures_are_clear() {
+    let dir = TempDir::new("cli-db").unwrap();
+    let home = dir.path().join("home");
+    let fixtures = fixtures();
+    let import = palisade(
+        &["db", "import", fixtures.join("osv").to_str().unwrap()],
+        &home,
+    );
+    assert_eq!(import.status.code(), Some(0), "{}", stderr(&import));
+    let fresh = palisade(&["db", "status"], &home);
+    assert_eq!(fresh.status.code(), Some(0));
+    assert!(
+        !stderr(&fresh).contains("more than 2 days"),
+        "{}",
+        stderr(&fresh)
+    );
+    // Three days after the import (SOURCE_DATE_EPOCH is the clock the import recorded).
+    let later = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["db", "status"])
+        .env("PALISADE_HOME", &home)
+        .env(
+            "SOURCE_DATE_EPOCH",
+            (1_795_000_000 + 3 * 86_400).to_string(),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(later.status.code(), Some(0));
+    assert!(
+        stderr(&later).contains("more than 2 days old"),
+        "{}",
+        stderr(&later)
+    );
+
+    // A mirror that is not there: nothing usable, exit 2 naming it, the old database untouched.
+    let update = palisade(
+        &[
+            "db",
+            "update",
+            "--mirror",
+            "http://127.0.0.1:1",
+            "--ecosystem",
+            "Go",
+            "--no-kev",
+            "--no-epss",
+            "--timeout",
+            "5",
+        ],
+        &home,
+    );
+    assert_eq!(update.status.code(), Some(2), "{}", stderr(&update));
+    assert!(
+        stderr(&update).contains("127.0.0.1:1"),
+        "{}",
+        stderr(&update)
+    );
+    let status = json(&palisade(&["db", "status", "--format", "json"], &home));
+    assert_eq!(status["advisories"], 6, "{status}");
+}
