@@ -142,6 +142,15 @@ pub fn write_table(scan: &ImageScan, out: &mut dyn Write, terminal: bool) -> io:
             )?;
         }
     }
+    for ecosystem in &scan.unassessed_ecosystems {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "warning: no advisories for {} in the database: those packages were not assessed (`palisade db update --ecosystem {}`)",
+            clean(ecosystem),
+            clean(ecosystem.split(':').next().unwrap_or(ecosystem))
+        )?;
+    }
     if let Some(hint) = &scan.rebuild_base_hint {
         writeln!(out)?;
         writeln!(out, "hint: {hint}")?;

@@ -343,6 +343,18 @@ impl AdvisoryDb {
 
     /// Every affected entry for `package` (already normalized) in exactly `ecosystem`, of
     /// advisories that are not withdrawn, ordered by advisory ID.
+    /// Whether any advisory names a package of `ecosystem` (exactly: `Debian:12`): without
+    /// one, "no findings" would only mean "not assessed".
+    pub fn covers(&self, ecosystem: &str) -> Result<bool, DbError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT 1 FROM affected WHERE ecosystem = ?1 LIMIT 1")
+            .map_err(|err| self.sql(err))?;
+        statement
+            .exists(params![ecosystem])
+            .map_err(|err| self.sql(err))
+    }
+
     pub fn affected(&self, ecosystem: &str, package: &str) -> Result<Vec<Affected>, DbError> {
         let mut statement = self
             .connection

@@ -176,6 +176,11 @@ pub struct MatchReport {
     /// Set when every fixable finding sits in the image's base layers: rebuilding on a newer base
     /// image fixes them all.
     pub rebuild_base_hint: Option<String>,
+    /// Ecosystems the image has packages in but the database has no advisories for (say
+    /// `Debian:12` before `palisade db update --ecosystem Debian`): those packages were not
+    /// assessed, which is not the same as not vulnerable.
+    #[serde(default)]
+    pub unassessed_ecosystems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -221,6 +226,8 @@ pub struct Matcher<'db> {
     exploitation: Exploitation,
     /// By (query, package name, package version, source package).
     looked: HashMap<(Query, String, String, Option<String>), Rc<Looked>>,
+    /// Whether the database has advisories for an ecosystem.
+    covered: HashMap<String, bool>,
     remember_lookups: bool,
 }
 
@@ -231,6 +238,7 @@ impl<'db> Matcher<'db> {
             advisories: HashMap::new(),
             exploitation: Exploitation::default(),
             looked: HashMap::new(),
+            covered: HashMap::new(),
             remember_lookups: true,
         }
     }
@@ -244,6 +252,20 @@ impl<'db> Matcher<'db> {
         let mut report = MatchReport::default();
         for package in &sbom.packages {
             for query in ecosystem::queries(package, sbom.distro.as_ref()) {
+                let covered = match self.covered.get(&query.ecosystem) {
+                    Some(covered) => *covered,
+                    None => {
+                        let covered = self.db.covers(&query.ecosystem)?;
+                        self.covered.insert(query.ecosystem.clone(), covered);
+                        covered
+                    }
+                };
+                if !covered {
+                    if !report.unassessed_ecosystems.contains(&query.ecosystem) {
+                        report.unassessed_ecosystems.push(query.ecosystem.clone());
+                    }
+                    continue;
+                }
                 let key = (
                     query,
                     package.name.clone(),

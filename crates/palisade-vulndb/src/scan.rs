@@ -18,6 +18,9 @@ pub struct ImageScan {
     pub vulnerabilities: Vec<Vulnerability>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rebuild_base_hint: Option<String>,
+    /// Ecosystems with packages in the image but no advisories in the database: not assessed.
+    #[serde(default)]
+    pub unassessed_ecosystems: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<MatchNote>,
 }
@@ -129,6 +132,11 @@ impl ImageScan {
             summary: SeveritySummary::of(&vulnerabilities),
             vulnerabilities,
             rebuild_base_hint: matched.rebuild_base_hint,
+            unassessed_ecosystems: {
+                let mut unassessed = matched.unassessed_ecosystems;
+                unassessed.sort();
+                unassessed
+            },
             notes: matched.notes,
         }
     }

@@ -174,6 +174,7 @@ fn scan_image_end_to_end() {
     assert_eq!(unfixed["severity"], "unknown");
     assert_eq!(scan["summary"]["critical"], 1);
     assert_eq!(scan["summary"]["unknown"], 2);
+    assert_eq!(scan["unassessed_ecosystems"], serde_json::json!([]));
     // The only fixable findings are not all in the base (Flask is in the app layer).
     assert!(scan["rebuild_base_hint"].is_null());
 
