@@ -49,6 +49,7 @@ fn scan(vulnerabilities: Vec<Vulnerability>) -> ImageScan {
         summary: SeveritySummary::default(),
         vulnerabilities,
         rebuild_base_hint: None,
+        unassessed_ecosystems: Vec::new(),
         notes: Vec::new(),
     };
     scan.refresh_summary();

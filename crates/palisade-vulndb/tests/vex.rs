@@ -54,6 +54,7 @@ fn scan(reference: &str, vulnerabilities: Vec<Vulnerability>) -> ImageScan {
         summary: SeveritySummary::default(),
         vulnerabilities,
         rebuild_base_hint: None,
+        unassessed_ecosystems: Vec::new(),
         notes: Vec::new(),
     };
     scan.refresh_summary();
