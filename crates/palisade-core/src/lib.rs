@@ -7,6 +7,7 @@
 //! plain value or a pure function so each stage of the pipeline can be built and tested alone.
 //! Secret *values* never enter these types: loaders redact before they build a [`Resource`].
 
+pub mod alert;
 pub mod check;
 pub mod credentials;
 pub mod finding;
@@ -15,6 +16,7 @@ pub mod resource;
 pub mod severity;
 pub mod tree;
 
+pub use alert::{Alert, AlertSeverity, Entities, Mitre};
 pub use check::{Category, Check, Frameworks};
 pub use finding::{Evidence, Finding, NotAssessed, SourceError, Suppression, SuppressionSource};
 pub use package::{
