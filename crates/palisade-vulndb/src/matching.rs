@@ -251,7 +251,25 @@ impl<'db> Matcher<'db> {
         let _snapshot = self.db.snapshot()?;
         let mut report = MatchReport::default();
         for package in &sbom.packages {
-            for query in ecosystem::queries(package, sbom.distro.as_ref()) {
+            let queries = ecosystem::queries(package, sbom.distro.as_ref());
+            if queries.is_empty()
+                && package.kind.is_os()
+                && let Some(distro) = &sbom.distro
+                && ecosystem::distro_ecosystem(package.kind, distro).is_none()
+            {
+                // An OS no advisory source covers per release (RHEL itself, an unknown distro):
+                // its packages are not assessed, and the report must say so.
+                let label = format!(
+                    "{} {} ({} packages)",
+                    distro.id,
+                    distro.version_id,
+                    package.kind.as_str()
+                );
+                if !report.unassessed_ecosystems.contains(&label) {
+                    report.unassessed_ecosystems.push(label);
+                }
+            }
+            for query in queries {
                 let covered = match self.covered.get(&query.ecosystem) {
                     Some(covered) => *covered,
                     None => {

@@ -100,5 +100,29 @@ fn a_reused_matcher_answers_like_a_fresh_match() {
             .vulnerabilities
             .is_empty()
     );
+    assert!(second.unassessed_ecosystems.is_empty());
+
+    // A package of an ecosystem the database knows nothing about is "not assessed", not "fine".
+    let mut python = package("flask", "3.1.3", "/app/flask/METADATA");
+    python.kind = PackageKind::Python;
+    let unknown = match_sbom(&db, &sbom("d:1", vec![python]), &options).unwrap();
+    assert!(unknown.vulnerabilities.is_empty());
+    assert_eq!(unknown.unassessed_ecosystems, ["PyPI"]);
+
+    // An OS with no per-release advisory ecosystem (RHEL itself) is named too.
+    let mut rpm = package(
+        "openssl-libs",
+        "1:3.0.7-27.el9",
+        "/var/lib/rpm/rpmdb.sqlite",
+    );
+    rpm.kind = PackageKind::Rpm;
+    let mut rhel = sbom("e:1", vec![rpm]);
+    rhel.distro = Some(Distro {
+        id: "rhel".into(),
+        version_id: "9.4".into(),
+        ..Distro::default()
+    });
+    let rhel = match_sbom(&db, &rhel, &options).unwrap();
+    assert_eq!(rhel.unassessed_ecosystems, ["rhel 9.4 (rpm packages)"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
