@@ -65,6 +65,7 @@ fuzz_target!(|data: &[u8]| {
             ),
         ],
         rebuild_base_hint: None,
+        unassessed_ecosystems: Vec::new(),
         notes: Vec::new(),
     };
     let _ = ignore::apply(&file, "2026-01-01", &mut scan);

@@ -50,6 +50,7 @@ fuzz_target!(|data: &[u8]| {
             finding("CVE-2024-25062", "pkg:deb/debian/libxml2@2.9.14%2Bdfsg-1"),
         ],
         rebuild_base_hint: None,
+        unassessed_ecosystems: Vec::new(),
         notes: Vec::new(),
     };
     vex::apply(&[document], &mut scan);

@@ -48,6 +48,9 @@ pub struct Config {
     pub admission_rules: Vec<AdmissionRule>,
     /// Vulnerability gates enforced by `palisade admission serve` on images' stored scans.
     pub image_gates: ImageGates,
+    /// The `alerts` section (where run-time alerts go), kept as written: the alerts crate reads
+    /// it, with the marks for its error messages.
+    pub alerts: Option<Node>,
 }
 
 /// Deployment gates on stored vulnerability scans (Defender's gated deployment): the first rule
@@ -196,12 +199,13 @@ impl Config {
                         }
                     }
                 }
+                "alerts" => config.alerts = Some(value.clone()),
                 other => {
                     return Err(unknown_key(
                         value,
                         "the configuration",
                         other,
-                        &["checks", "exemptions", "registries", "admission"],
+                        &["checks", "exemptions", "registries", "admission", "alerts"],
                     ));
                 }
             }

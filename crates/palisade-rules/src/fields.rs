@@ -44,8 +44,8 @@ pub trait FieldSource {
 /// A field's value in one event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldValue<'a> {
-    /// The event has no value for the field (Falco's `<NA>`): every comparison but `exists`
-    /// and `!=` is false.
+    /// The event has no value for the field (Falco's `<NA>`): as in libsinsp, every check on
+    /// it is false, `!=` and `exists` included; only an enclosing `not` makes it true.
     Missing,
     Str(std::borrow::Cow<'a, str>),
     Number(i64),

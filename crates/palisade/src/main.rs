@@ -9,6 +9,8 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod admission_cmd;
+mod audit_cmd;
+mod audit_serve;
 mod checks_cmd;
 mod db_cmd;
 mod image_gates;
@@ -57,6 +59,9 @@ enum Command {
     /// Container registries.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Control-plane threat detection from Kubernetes audit logs.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// The advisory database (OSV, CISA KEV, FIRST EPSS) in $PALISADE_HOME/advisories.db.
     #[command(subcommand)]
     Db(DbCommand),
@@ -66,6 +71,15 @@ enum Command {
     /// Image inventories kept for rescans ($PALISADE_HOME/palisade.db).
     #[command(subcommand)]
     Store(StoreCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Run the detections over audit log files (JSON lines, as the log backend writes them).
+    Analyze(audit_cmd::AuditAnalyzeArgs),
+    /// Serve kube-apiserver's audit webhook backend over HTTPS (`EventList` batches), raising
+    /// alerts to the sinks of palisade.yaml.
+    Serve(audit_serve::AuditServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -307,6 +321,8 @@ fn main() -> ExitCode {
         }
         Command::Store(StoreCommand::Remove { names }) => sbom_cmd::store_remove(&names),
         Command::Rescan(args) => vuln_cmd::rescan(args),
+        Command::Audit(AuditCommand::Analyze(args)) => audit_cmd::analyze(args),
+        Command::Audit(AuditCommand::Serve(args)) => audit_serve::serve(args),
         Command::Db(DbCommand::Import(args)) => db_cmd::import(args),
         Command::Db(DbCommand::Update(args)) => db_cmd::update(args),
         Command::Db(DbCommand::Status(args)) => db_cmd::status(args),

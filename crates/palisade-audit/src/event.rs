@@ -1,0 +1,668 @@
+//! Kubernetes audit events (`audit.k8s.io/v1` and `v1beta1` `Event`), as the log backend writes
+//! them (one JSON object per line) and as the webhook backend posts them (`EventList` batches).
+//!
+//! Only what detections read is kept. Two things are deliberately not:
+//! - Secret values: when `objectRef.resource` is `secrets`, the `data`/`stringData` values of the
+//!   request and response objects, and the client-side-apply annotation that repeats them, are
+//!   blanked right after decoding, so no alert, log line or output field can ever carry one.
+//! - The `items` of list responses (`list pods` at RequestResponse level is the whole pod list):
+//!   they are skipped while parsing, never allocated, so a big list costs parse time only.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::json::{Json, JsonVisitor};
+
+/// Lines (and webhook bodies) longer than this are rejected unread: kube-apiserver truncates
+/// nothing, but no legitimate single event comes close, and reading one unbounded would let a
+/// writer of the log exhaust memory.
+pub const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
+
+/// The annotation client-side `kubectl apply` stores the whole applied object in (Secret values
+/// included).
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Why a line or body is not an audit event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("event of {size} bytes exceeds the {limit}-byte limit")]
+    TooLarge { size: usize, limit: usize },
+    #[error("malformed JSON: {0}")]
+    Malformed(String),
+    #[error("not a Kubernetes audit event: {0}")]
+    NotAudit(String),
+}
+
+/// The authenticated (or impersonated) user of a request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserInfo {
+    pub username: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub uid: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// `authentication.kubernetes.io/credential-id` and the like; links a TokenRequest to the
+    /// requests later made with that token.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, Vec<String>>,
+}
+
+/// What the request was about.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ObjectRef {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub resource: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub api_group: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub subresource: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResponseStatus {
+    /// HTTP status; absent on RequestReceived events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// One audit event, trimmed to what detections use.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AuditEvent {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
+    pub level: String,
+    #[serde(rename = "auditID")]
+    pub audit_id: String,
+    pub stage: String,
+    #[serde(rename = "requestURI")]
+    pub request_uri: String,
+    pub verb: String,
+    pub user: UserInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impersonated_user: Option<UserInfo>,
+    #[serde(rename = "sourceIPs", skip_serializing_if = "Vec::is_empty")]
+    pub source_ips: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub user_agent: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_ref: Option<ObjectRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_status: Option<ResponseStatus>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "trimmed_object"
+    )]
+    pub request_object: Option<Json>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "trimmed_object"
+    )]
+    pub response_object: Option<Json>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub request_received_timestamp: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stage_timestamp: String,
+    /// `v1beta1` events carry the time here instead of `stageTimestamp`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub timestamp: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl AuditEvent {
+    /// `objectRef.resource`, or "" for non-resource requests.
+    pub fn resource(&self) -> &str {
+        self.object_ref.as_ref().map_or("", |o| o.resource.as_str())
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.object_ref
+            .as_ref()
+            .map_or("", |o| o.namespace.as_str())
+    }
+
+    pub fn name(&self) -> &str {
+        self.object_ref.as_ref().map_or("", |o| o.name.as_str())
+    }
+
+    pub fn subresource(&self) -> &str {
+        self.object_ref
+            .as_ref()
+            .map_or("", |o| o.subresource.as_str())
+    }
+
+    pub fn response_code(&self) -> Option<i64> {
+        self.response_status.as_ref().and_then(|s| s.code)
+    }
+
+    /// The event's time: when this stage was reached (what Falco's k8saudit plugin stamps events
+    /// with), falling back to the receive time and the v1beta1 `timestamp`.
+    pub fn time(&self) -> &str {
+        [
+            &self.stage_timestamp,
+            &self.request_received_timestamp,
+            &self.timestamp,
+        ]
+        .into_iter()
+        .find(|t| !t.is_empty())
+        .map_or("", |t| t.as_str())
+    }
+
+    /// [`Self::time`] in nanoseconds since the Unix epoch, when it parses.
+    pub fn time_nanos(&self) -> Option<i64> {
+        parse_rfc3339_nanos(self.time())
+    }
+
+    /// `resource/subresource` or `resource`, as alerts name it.
+    pub fn resource_path(&self) -> String {
+        match (self.resource(), self.subresource()) {
+            ("", _) => String::new(),
+            (r, "") => r.to_string(),
+            (r, s) => format!("{r}/{s}"),
+        }
+    }
+
+    fn check(self) -> Result<AuditEvent, DecodeError> {
+        if !self.api_version.is_empty()
+            && self.api_version != "audit.k8s.io/v1"
+            && self.api_version != "audit.k8s.io/v1beta1"
+        {
+            return Err(DecodeError::NotAudit(format!(
+                "apiVersion `{}`",
+                self.api_version
+            )));
+        }
+        if !self.kind.is_empty() && self.kind != "Event" {
+            return Err(DecodeError::NotAudit(format!("kind `{}`", self.kind)));
+        }
+        // auditID is what Falco's plugin keys on to tell audit events from other JSON, and
+        // every real event has a verb and a stage.
+        if self.audit_id.is_empty() || self.verb.is_empty() || self.stage.is_empty() {
+            return Err(DecodeError::NotAudit(
+                "missing auditID, verb or stage".to_string(),
+            ));
+        }
+        let mut event = self;
+        if event.resource() == "secrets" {
+            for object in [&mut event.request_object, &mut event.response_object]
+                .into_iter()
+                .flatten()
+            {
+                redact_secret(object);
+            }
+        }
+        Ok(event)
+    }
+}
+
+/// Blanks every value a Secret object (or a patch to one) can carry, keeping the keys so rules
+/// can still see which keys were written.
+fn redact_secret(object: &mut Json) {
+    if let Json::Array(ops) = object {
+        // A JSON patch: blank the value of every operation (the path says which key it wrote).
+        for op in ops.iter_mut() {
+            if let Some(value) = op.get_mut("value") {
+                *value = Json::String(String::new());
+            }
+        }
+        return;
+    }
+    if !matches!(object, Json::Object(_)) {
+        return;
+    }
+    for field in ["data", "stringData"] {
+        match object.get_mut(field) {
+            Some(Json::Object(values)) => {
+                for (_, value) in values.iter_mut() {
+                    *value = Json::String(String::new());
+                }
+            }
+            Some(other) => *other = Json::Null,
+            None => {}
+        }
+    }
+    if let Some(applied) = object
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+        .and_then(|a| a.get_mut(LAST_APPLIED))
+    {
+        *applied = Json::String(String::new());
+    }
+}
+
+/// Decodes a request/response object, skipping a top-level `items` array (list responses)
+/// without allocating it; `null` is no object.
+fn trimmed_object<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Json>, D::Error> {
+    match deserializer.deserialize_any(JsonVisitor { skip_items: true })? {
+        Json::Null => Ok(None),
+        other => Ok(Some(other)),
+    }
+}
+
+/// Decodes one event (one line of a log-backend file).
+pub fn decode_event(bytes: &[u8]) -> Result<AuditEvent, DecodeError> {
+    if bytes.len() > MAX_EVENT_BYTES {
+        return Err(DecodeError::TooLarge {
+            size: bytes.len(),
+            limit: MAX_EVENT_BYTES,
+        });
+    }
+    let event: AuditEvent = serde_json::from_slice(bytes).map_err(classify)?;
+    event.check()
+}
+
+/// A JSON syntax error is malformed input; valid JSON of the wrong shape is some other payload.
+fn classify(err: serde_json::Error) -> DecodeError {
+    match err.classify() {
+        serde_json::error::Category::Data => DecodeError::NotAudit(err.to_string()),
+        _ => DecodeError::Malformed(err.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventListWire {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    api_version: String,
+    #[serde(default)]
+    items: Vec<AuditEvent>,
+}
+
+/// Decodes a webhook batch (`EventList`), or a single `Event` posted on its own. The batch
+/// stands or falls as a whole: the apiserver retries a rejected batch, so accepting part of
+/// one would duplicate the rest.
+pub fn decode_event_list(bytes: &[u8]) -> Result<Vec<AuditEvent>, DecodeError> {
+    if bytes.len() > MAX_EVENT_BYTES.saturating_mul(16) {
+        return Err(DecodeError::TooLarge {
+            size: bytes.len(),
+            limit: MAX_EVENT_BYTES.saturating_mul(16),
+        });
+    }
+    let head: KindProbe = serde_json::from_slice(bytes).map_err(classify)?;
+    if head.kind == "Event" {
+        return decode_event(bytes).map(|e| vec![e]);
+    }
+    let list: EventListWire = serde_json::from_slice(bytes).map_err(classify)?;
+    if list.kind != "EventList"
+        || (list.api_version != "audit.k8s.io/v1" && list.api_version != "audit.k8s.io/v1beta1")
+    {
+        return Err(DecodeError::NotAudit(format!(
+            "expected an audit.k8s.io EventList, got kind `{}` apiVersion `{}`",
+            list.kind, list.api_version
+        )));
+    }
+    list.items.into_iter().map(AuditEvent::check).collect()
+}
+
+#[derive(Deserialize)]
+struct KindProbe {
+    #[serde(default)]
+    kind: String,
+}
+
+/// Counts of what a [`LineReader`] saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReadStats {
+    /// Audit events decoded.
+    pub events: u64,
+    /// Lines that are not JSON (or are cut short), and oversized lines.
+    pub malformed: u64,
+    /// JSON lines that are not audit events (other logs interleaved, other API objects).
+    pub skipped: u64,
+    /// The first few problems, with their 1-based line numbers, for a sampled warning.
+    pub errors: Vec<(u64, String)>,
+}
+
+/// How many problems [`ReadStats::errors`] keeps.
+pub const KEPT_ERRORS: usize = 5;
+
+impl ReadStats {
+    fn note(&mut self, line: u64, err: &DecodeError) {
+        match err {
+            DecodeError::NotAudit(_) => self.skipped += 1,
+            DecodeError::Malformed(_) | DecodeError::TooLarge { .. } => self.malformed += 1,
+        }
+        if self.errors.len() < KEPT_ERRORS {
+            self.errors.push((line, err.to_string()));
+        }
+    }
+}
+
+/// Reads JSON-lines audit logs: yields events, counts and skips the rest, and never buffers more
+/// than [`MAX_EVENT_BYTES`] of one line.
+pub struct LineReader<R> {
+    input: R,
+    line_no: u64,
+    buf: Vec<u8>,
+    stats: ReadStats,
+    io_error: Option<std::io::Error>,
+}
+
+impl<R: BufRead> LineReader<R> {
+    pub fn new(input: R) -> Self {
+        LineReader {
+            input,
+            line_no: 0,
+            buf: Vec::new(),
+            stats: ReadStats::default(),
+            io_error: None,
+        }
+    }
+
+    pub fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+
+    pub fn into_stats(self) -> ReadStats {
+        self.stats
+    }
+
+    /// The read error that ended the input early, if one did.
+    pub fn take_io_error(&mut self) -> Option<std::io::Error> {
+        self.io_error.take()
+    }
+
+    /// Reads one line into `buf`, stopping to store at the limit; returns (bytes seen, whether
+    /// the input had a line at all).
+    fn read_line(&mut self) -> std::io::Result<Option<usize>> {
+        self.buf.clear();
+        let mut seen = 0usize;
+        loop {
+            let chunk = match self.input.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                return Ok(if seen == 0 { None } else { Some(seen) });
+            }
+            let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            let room = (MAX_EVENT_BYTES + 1).saturating_sub(self.buf.len());
+            let keep = take.min(room);
+            self.buf
+                .extend_from_slice(chunk.get(..keep).unwrap_or_default());
+            seen = seen.saturating_add(take);
+            self.input.consume(take);
+            if done {
+                return Ok(Some(seen));
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for LineReader<R> {
+    type Item = AuditEvent;
+
+    fn next(&mut self) -> Option<AuditEvent> {
+        loop {
+            let seen = match self.read_line() {
+                Ok(Some(n)) => n,
+                Ok(None) => return None,
+                Err(e) => {
+                    self.io_error = Some(e);
+                    return None;
+                }
+            };
+            self.line_no += 1;
+            let mut line = self.buf.as_slice();
+            while let [rest @ .., b'\n' | b'\r'] = line {
+                line = rest;
+            }
+            let content_len = seen.saturating_sub(self.buf.len() - line.len());
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if content_len > MAX_EVENT_BYTES {
+                let err = DecodeError::TooLarge {
+                    size: content_len,
+                    limit: MAX_EVENT_BYTES,
+                };
+                self.stats.note(self.line_no, &err);
+                continue;
+            }
+            match decode_event(line) {
+                Ok(event) => {
+                    self.stats.events += 1;
+                    return Some(event);
+                }
+                Err(err) => self.stats.note(self.line_no, &err),
+            }
+        }
+    }
+}
+
+/// Parses an RFC 3339 time (`2026-11-26T16:36:32.975400Z`, `+02:00` offsets) into nanoseconds
+/// since the Unix epoch.
+pub fn parse_rfc3339_nanos(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let digits = b.get(range)?;
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(digits).ok()?.parse().ok()
+    };
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || b.get(13) != Some(&b':') {
+        return None;
+    }
+    if !matches!(b.get(10), Some(b'T' | b't' | b' ')) || b.get(16) != Some(&b':') {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    if second > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            if i - start < 9 {
+                nanos = nanos * 10 + i64::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        for _ in (i - start)..9 {
+            nanos *= 10;
+        }
+    }
+    let offset_secs = match b.get(i) {
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(sign @ (b'+' | b'-')) if i + 6 == b.len() && b.get(i + 3) == Some(&b':') => {
+            let secs = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
+            if *sign == b'+' { secs } else { -secs }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Formats nanoseconds since the epoch as a civil UTC date and time (the inverse of
+/// [`days_from_civil`]).
+pub(crate) fn civil_from_nanos(nanos: i64) -> (i64, i64, i64, i64, i64, i64, i64) {
+    let secs = nanos.div_euclid(1_000_000_000);
+    let frac = nanos.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        month,
+        day,
+        tod / 3600,
+        tod % 3600 / 60,
+        tod % 60,
+        frac,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POD_CREATE: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/dev/pods","verb":"create","user":{"username":"alice","groups":["dev"]},"sourceIPs":["10.0.0.1"],"objectRef":{"resource":"pods","namespace":"dev","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":201},"requestObject":{"kind":"Pod","spec":{"containers":[{"name":"c","image":"busybox"}]}},"stageTimestamp":"2026-11-26T16:36:32.975400Z"}"#;
+
+    #[test]
+    fn decodes_a_v1_event() {
+        let e = decode_event(POD_CREATE.as_bytes()).unwrap();
+        assert_eq!(e.audit_id, "a1");
+        assert_eq!(e.user.username, "alice");
+        assert_eq!(e.resource(), "pods");
+        assert_eq!(e.response_code(), Some(201));
+        assert_eq!(e.time_nanos(), Some(1_795_710_992_975_400_000));
+    }
+
+    #[test]
+    fn secret_values_never_survive_decoding() {
+        let line = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"s","stage":"ResponseComplete","verb":"create","requestURI":"/api/v1/namespaces/a/secrets","objectRef":{"resource":"secrets","namespace":"a"},"requestObject":{"kind":"Secret","data":{"password":"c2VjcmV0"},"stringData":{"token":"hunter2"},"metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"data\":{\"password\":\"c2VjcmV0\"}}"}}},"responseObject":{"data":{"password":"c2VjcmV0"}}}"#;
+        let e = decode_event(line.as_bytes()).unwrap();
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(!text.contains("c2VjcmV0"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("password"), "keys stay: {text}");
+        let patch = r#"{"auditID":"s","stage":"ResponseComplete","verb":"patch","objectRef":{"resource":"secrets"},"requestObject":[{"op":"replace","path":"/data/password","value":"c2VjcmV0"}]}"#;
+        let text = serde_json::to_string(&decode_event(patch.as_bytes()).unwrap()).unwrap();
+        assert!(
+            !text.contains("c2VjcmV0") && text.contains("/data/password"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn list_items_are_not_kept() {
+        let line = r#"{"apiVersion":"audit.k8s.io/v1","auditID":"l","stage":"ResponseComplete","verb":"list","responseObject":{"kind":"PodList","metadata":{"resourceVersion":"5"},"items":[{"metadata":{"name":"p"}}]}}"#;
+        let e = decode_event(line.as_bytes()).unwrap();
+        let resp = e.response_object.unwrap();
+        assert!(resp.get("items").is_none());
+        assert_eq!(
+            resp.pointer("/metadata/resourceVersion")
+                .and_then(Json::as_str),
+            Some("5")
+        );
+    }
+
+    #[test]
+    fn other_json_is_not_audit_and_garbage_is_malformed() {
+        assert!(matches!(
+            decode_event(br#"{"kind":"Pod","apiVersion":"v1"}"#),
+            Err(DecodeError::NotAudit(_))
+        ));
+        assert!(matches!(
+            decode_event(br#"{"apiVersion":"audit.k8s.io/v1","auditID":"x","stage":"ResponseComplete","verb":"get","user":"bob"}"#),
+            Err(DecodeError::NotAudit(_))
+        ));
+        assert!(matches!(
+            decode_event(b"{\"auditID\": "),
+            Err(DecodeError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn line_reader_counts_and_keeps_first_errors() {
+        let mut input = String::new();
+        input.push_str(POD_CREATE);
+        input.push('\n');
+        input.push_str("not json\n\n");
+        input.push_str("{\"kind\":\"Pod\"}\r\n");
+        input.push_str(POD_CREATE);
+        let mut reader = LineReader::new(input.as_bytes());
+        let events: Vec<_> = reader.by_ref().collect();
+        assert_eq!(events.len(), 2);
+        let stats = reader.into_stats();
+        assert_eq!((stats.events, stats.malformed, stats.skipped), (2, 1, 1));
+        assert_eq!(stats.errors.first().map(|e| e.0), Some(2));
+        assert_eq!(stats.errors.get(1).map(|e| e.0), Some(4));
+    }
+
+    #[test]
+    fn oversized_lines_are_rejected_with_their_size() {
+        let mut input = vec![b'{'; MAX_EVENT_BYTES + 10];
+        input.push(b'\n');
+        input.extend_from_slice(POD_CREATE.as_bytes());
+        let mut reader = LineReader::new(std::io::BufReader::new(input.as_slice()));
+        assert_eq!(reader.by_ref().count(), 1);
+        let stats = reader.into_stats();
+        assert_eq!(stats.malformed, 1);
+        assert!(stats.errors[0].1.contains("exceeds the 4194304-byte limit"));
+    }
+
+    #[test]
+    fn event_lists_decode_whole_or_not_at_all() {
+        let body = format!(
+            r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{{}},"items":[{POD_CREATE},{POD_CREATE}]}}"#
+        );
+        assert_eq!(decode_event_list(body.as_bytes()).unwrap().len(), 2);
+        let beta = body.replace("audit.k8s.io/v1\"", "audit.k8s.io/v1beta1\"");
+        assert_eq!(decode_event_list(beta.as_bytes()).unwrap().len(), 2);
+        let bad = r#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"auditID":""}]}"#;
+        assert!(decode_event_list(bad.as_bytes()).is_err());
+        assert!(matches!(
+            decode_event_list(br#"{"kind":"PodList","apiVersion":"v1","items":[]}"#),
+            Err(DecodeError::NotAudit(_))
+        ));
+    }
+
+    #[test]
+    fn rfc3339_round_trip() {
+        let n = parse_rfc3339_nanos("2026-11-26T16:36:32.975400Z").unwrap();
+        assert_eq!(civil_from_nanos(n), (2026, 11, 26, 16, 36, 32, 975_400_000));
+        assert_eq!(
+            parse_rfc3339_nanos("2026-11-26T18:36:32.975400+02:00"),
+            Some(n)
+        );
+        assert_eq!(parse_rfc3339_nanos("2026-13-26T16:36:32Z"), None);
+        assert_eq!(parse_rfc3339_nanos("garbage"), None);
+    }
+}

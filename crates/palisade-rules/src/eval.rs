@@ -1,0 +1,404 @@
+//! The compiled condition tree and its evaluation.
+//!
+//! Missing values follow libsinsp (`sinsp_filter_check::compare_nocache`): when a field has no
+//! value the check is false whatever the operator — `!=` included — and only a surrounding
+//! `not` turns it true. `exists` is true exactly when there is a value. A list field with no
+//! elements counts as having no value, like a plugin extraction that returns nothing.
+
+use crate::fields::{Event, FieldValue};
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+#[derive(Debug)]
+pub(crate) enum Cond {
+    And(Box<[Cond]>),
+    Or(Box<[Cond]>),
+    Not(Box<Cond>),
+    Check(Box<Check>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct FieldRef {
+    pub id: u32,
+    pub arg: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Check {
+    pub field: FieldRef,
+    pub test: Test,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StrOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Contains,
+    /// The pattern is stored ASCII-lowercased (libsinsp's icontains is `strcasestr`, ASCII only).
+    IContains,
+    StartsWith,
+    EndsWith,
+    Glob,
+    IGlob,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NumOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// A CIDR network (`10.0.0.0/8`) or a single address (prefix = full length).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Net {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl Net {
+    pub fn parse(text: &str) -> Option<Net> {
+        let (a, p) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let addr: IpAddr = a.trim().parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max)?,
+            None => max,
+        };
+        Some(Net { addr, prefix })
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(n) & mask == u32::from(i) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(i)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(i) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum Test {
+    Exists,
+    Str(StrOp, String),
+    StrIn(HashSet<String>),
+    /// Path prefixes, without trailing `/`.
+    PMatch(Vec<String>),
+    Num(NumOp, i64),
+    NumIn(Vec<i64>),
+    Bool(bool, bool),
+    BoolIn(Vec<bool>),
+    Ip(bool, IpAddr),
+    IpIn(Vec<Net>),
+    /// Every element of the list field is in the set.
+    ListIn(HashSet<String>),
+    /// Some element of the list field is in the set.
+    ListIntersects(HashSet<String>),
+}
+
+impl Cond {
+    pub fn eval(&self, event: &dyn Event) -> bool {
+        match self {
+            Cond::And(children) => children.iter().all(|c| c.eval(event)),
+            Cond::Or(children) => children.iter().any(|c| c.eval(event)),
+            Cond::Not(child) => !child.eval(event),
+            Cond::Check(check) => {
+                let value = event.value(check.field.id, check.field.arg.as_deref());
+                check.test.matches(&value)
+            }
+        }
+    }
+}
+
+/// Renders a number without allocating: the longest i64 is 20 characters.
+struct NumText {
+    buf: [u8; 24],
+    start: usize,
+}
+
+impl NumText {
+    fn new(n: i64) -> Self {
+        let mut buf = [0u8; 24];
+        let mut i = buf.len();
+        let neg = n < 0;
+        let mut v = n.unsigned_abs();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        if neg {
+            i -= 1;
+            buf[i] = b'-';
+        }
+        NumText { buf, start: i }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.buf.get(self.start..).unwrap_or(&[])).unwrap_or("")
+    }
+}
+
+pub(crate) fn with_text<R>(value: &FieldValue<'_>, f: impl FnOnce(&str) -> R) -> Option<R> {
+    match value {
+        FieldValue::Missing => None,
+        FieldValue::Str(s) => Some(f(s)),
+        FieldValue::Number(n) => Some(f(NumText::new(*n).as_str())),
+        FieldValue::Bool(b) => Some(f(if *b { "true" } else { "false" })),
+        // A scalar check on a list value: libsinsp rejects multi-valued extraction for
+        // non-list fields, so only a single element is meaningful.
+        FieldValue::List(items) => match items.as_slice() {
+            [one] => Some(f(one)),
+            _ => None,
+        },
+    }
+}
+
+pub(crate) fn as_number(value: &FieldValue<'_>) -> Option<i64> {
+    match value {
+        FieldValue::Number(n) => Some(*n),
+        FieldValue::Str(s) => s.trim().parse().ok(),
+        FieldValue::Bool(b) => Some(i64::from(*b)),
+        _ => None,
+    }
+}
+
+fn as_bool(value: &FieldValue<'_>) -> Option<bool> {
+    match value {
+        FieldValue::Bool(b) => Some(*b),
+        FieldValue::Str(s) => match s.as_ref() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+        FieldValue::Number(n) => Some(*n != 0),
+        _ => None,
+    }
+}
+
+impl Test {
+    pub fn matches(&self, value: &FieldValue<'_>) -> bool {
+        if matches!(value, FieldValue::Missing) {
+            return false;
+        }
+        if let FieldValue::List(items) = value
+            && items.is_empty()
+        {
+            return false;
+        }
+        match self {
+            Test::Exists => true,
+            Test::Str(op, pattern) => {
+                with_text(value, |s| str_test(*op, s, pattern)).unwrap_or(false)
+            }
+            Test::StrIn(set) => with_text(value, |s| set.contains(s)).unwrap_or(false),
+            Test::PMatch(prefixes) => {
+                with_text(value, |s| prefixes.iter().any(|p| path_prefix(p, s))).unwrap_or(false)
+            }
+            Test::Num(op, n) => as_number(value).is_some_and(|v| match op {
+                NumOp::Eq => v == *n,
+                NumOp::Ne => v != *n,
+                NumOp::Lt => v < *n,
+                NumOp::Le => v <= *n,
+                NumOp::Gt => v > *n,
+                NumOp::Ge => v >= *n,
+            }),
+            Test::NumIn(set) => as_number(value).is_some_and(|v| set.contains(&v)),
+            Test::Bool(eq, b) => as_bool(value).is_some_and(|v| (v == *b) == *eq),
+            Test::BoolIn(set) => as_bool(value).is_some_and(|v| set.contains(&v)),
+            Test::Ip(eq, ip) => with_text(value, |s| {
+                s.parse::<IpAddr>().is_ok_and(|v| (v == *ip) == *eq)
+            })
+            .unwrap_or(false),
+            Test::IpIn(nets) => with_text(value, |s| {
+                s.parse::<IpAddr>()
+                    .is_ok_and(|v| nets.iter().any(|n| n.contains(v)))
+            })
+            .unwrap_or(false),
+            Test::ListIn(set) => match value {
+                FieldValue::List(items) => items.iter().all(|i| set.contains(i.as_ref())),
+                other => with_text(other, |s| set.contains(s)).unwrap_or(false),
+            },
+            Test::ListIntersects(set) => match value {
+                FieldValue::List(items) => items.iter().any(|i| set.contains(i.as_ref())),
+                other => with_text(other, |s| set.contains(s)).unwrap_or(false),
+            },
+        }
+    }
+}
+
+fn str_test(op: StrOp, s: &str, pattern: &str) -> bool {
+    match op {
+        StrOp::Eq => s == pattern,
+        StrOp::Ne => s != pattern,
+        StrOp::Lt => s < pattern,
+        StrOp::Le => s <= pattern,
+        StrOp::Gt => s > pattern,
+        StrOp::Ge => s >= pattern,
+        StrOp::Contains => s.contains(pattern),
+        StrOp::IContains => contains_ascii_ci(s.as_bytes(), pattern.as_bytes()),
+        StrOp::StartsWith => s.starts_with(pattern),
+        StrOp::EndsWith => s.ends_with(pattern),
+        StrOp::Glob => glob(pattern.as_bytes(), s.as_bytes(), false),
+        StrOp::IGlob => glob(pattern.as_bytes(), s.as_bytes(), true),
+    }
+}
+
+/// `lower_needle` is already lowercase.
+fn contains_ascii_ci(hay: &[u8], lower_needle: &[u8]) -> bool {
+    if lower_needle.is_empty() {
+        return true;
+    }
+    hay.windows(lower_needle.len()).any(|w| {
+        w.iter()
+            .zip(lower_needle)
+            .all(|(a, b)| a.to_ascii_lowercase() == *b)
+    })
+}
+
+/// libsinsp's `pmatch`: the value is the prefix directory itself or lies below it.
+fn path_prefix(prefix: &str, path: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/') || prefix.is_empty(),
+        None => false,
+    }
+}
+
+/// fnmatch(3) without flags, as libsinsp's `glob`: `*` (also across `/`), `?`, `[...]`,
+/// `[!...]`, `\` escapes. Iterative with single backtrack point, so linear in practice and
+/// never recursive on hostile patterns.
+pub(crate) fn glob(pattern: &[u8], text: &[u8], fold: bool) -> bool {
+    let eq = |a: u8, b: u8| {
+        if fold {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        let tc = text[t];
+        let step = match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+                continue;
+            }
+            Some(b'?') => Some(p + 1),
+            Some(b'[') => match class(pattern, p + 1, tc, fold) {
+                Some((true, next)) => Some(next),
+                Some((false, _)) => None,
+                // An unclosed `[` is a literal character.
+                None => eq(b'[', tc).then_some(p + 1),
+            },
+            Some(b'\\') if p + 1 < pattern.len() => eq(pattern[p + 1], tc).then_some(p + 2),
+            Some(&c) => eq(c, tc).then_some(p + 1),
+            None => None,
+        };
+        match step {
+            Some(next) => {
+                p = next;
+                t += 1;
+            }
+            None => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern.get(p..).unwrap_or(&[]).iter().all(|c| *c == b'*')
+}
+
+/// Matches `c` against the bracket expression starting after `[` at `start`; returns whether
+/// it matched and the index after `]`, or `None` if the bracket is not closed.
+fn class(pattern: &[u8], start: usize, c: u8, fold: bool) -> Option<(bool, usize)> {
+    let mut i = start;
+    let negate = matches!(pattern.get(i), Some(b'!' | b'^'));
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    let norm = |x: u8| if fold { x.to_ascii_lowercase() } else { x };
+    loop {
+        let lo = *pattern.get(i)?;
+        if lo == b']' && !first {
+            return Some((matched != negate, i + 1));
+        }
+        first = false;
+        if pattern.get(i + 1) == Some(&b'-') && pattern.get(i + 2).is_some_and(|h| *h != b']') {
+            let hi = *pattern.get(i + 2)?;
+            if norm(lo) <= norm(c) && norm(c) <= norm(hi) {
+                matched = true;
+            }
+            i += 3;
+        } else {
+            if norm(lo) == norm(c) {
+                matched = true;
+            }
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_semantics() {
+        assert!(glob(b"/etc/*", b"/etc/a/b", false));
+        assert!(glob(b"*.sh", b"run.sh", false));
+        assert!(!glob(b"*.sh", b"run.shx", false));
+        assert!(glob(b"r?n[a-c]", b"runb", false));
+        assert!(!glob(b"r?n[!a-c]", b"runb", false));
+        assert!(glob(b"RUN*", b"runner", true));
+        assert!(glob(b"a[", b"a[", false));
+        assert!(!glob(b"", b"x", false));
+    }
+
+    #[test]
+    fn cidr_and_numbers() {
+        let net = Net::parse("10.0.0.0/8").unwrap();
+        assert!(net.contains("10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.1.2.3".parse().unwrap()));
+        assert!(Net::parse("10.0.0.0/33").is_none());
+        assert_eq!(NumText::new(i64::MIN).as_str(), i64::MIN.to_string());
+        assert_eq!(NumText::new(0).as_str(), "0");
+    }
+
+    #[test]
+    fn pmatch_is_component_aware() {
+        assert!(path_prefix("/etc", "/etc/passwd"));
+        assert!(path_prefix("/etc", "/etc"));
+        assert!(!path_prefix("/etc", "/etcd/x"));
+    }
+}
