@@ -38,6 +38,10 @@ pub struct AuditServeArgs {
     /// Serving key (PEM).
     #[arg(long, value_name = "FILE")]
     pub tls_key: PathBuf,
+    /// Require client certificates signed by this CA (PEM): only the API server (with the
+    /// certificate of the webhook kubeconfig) may post events.
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
     /// palisade.yaml: alert sinks under `alerts.sinks` (docs/alerts.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -347,23 +351,47 @@ fn respond(
     out.flush()
 }
 
-fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>> {
+fn tls_config(
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> Result<Arc<rustls::ServerConfig>> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("cannot read the certificate {}", cert.display()))?
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("cannot read the certificate {}", cert.display()))?;
+    let read_certs = |path: &Path| -> Result<Vec<CertificateDer<'static>>> {
+        CertificateDer::pem_file_iter(path)
+            .with_context(|| format!("cannot read the certificate {}", path.display()))?
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("cannot read the certificate {}", path.display()))
+    };
+    let certs = read_certs(cert)?;
     let key = PrivateKeyDer::from_pem_file(key)
         .with_context(|| format!("cannot read the key {}", key.display()))?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| anyhow!("TLS: {e}"))?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .map_err(|e| anyhow!("the certificate and key do not fit together: {e}"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| anyhow!("TLS: {e}"))?;
+    let builder = match client_ca {
+        Some(path) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in read_certs(path)? {
+                roots
+                    .add(ca)
+                    .map_err(|e| anyhow!("{}: not a CA certificate: {e}", path.display()))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| anyhow!("the certificate and key do not fit together: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -431,7 +459,7 @@ pub fn serve(args: AuditServeArgs) -> Result<ExitCode> {
     if !pending.is_empty() {
         eprintln!("replayed {} journaled batches", pending.len());
     }
-    let tls = tls_config(&args.tls_cert, &args.tls_key)?;
+    let tls = tls_config(&args.tls_cert, &args.tls_key, args.client_ca.as_deref())?;
     let listener = TcpListener::bind(&args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     eprintln!(

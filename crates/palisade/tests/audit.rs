@@ -550,3 +550,43 @@ fn serve_delivers_through_outages_and_restarts() {
         );
     }
 }
+
+#[test]
+fn serve_with_client_ca_refuses_anonymous_clients() {
+    let dir = temp_dir("mtls");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(dir.join("tls.crt"), cert.pem()).unwrap();
+    std::fs::write(dir.join("tls.key"), key.serialize_pem()).unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["audit", "serve", "--listen", &listen])
+        .arg("--tls-cert")
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls.key"))
+        .arg("--client-ca")
+        .arg(dir.join("tls.crt"))
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&listen).is_err() {
+        assert!(Instant::now() < deadline, "audit serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let body = b"{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[]}";
+    let status = std::panic::catch_unwind(|| post_tls(&listen, &cert.pem(), body)).unwrap_or(0);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        status, 0,
+        "a client without a certificate must not get an answer"
+    );
+}
