@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use palisade_audit::{Analysis, Detector, DetectorOptions, LineReader, ReadStats};
+use palisade_audit::{Detector, DetectorOptions, LineReader, ReadStats};
 use palisade_core::{Alert, AlertSeverity};
 
 use crate::output;
@@ -103,57 +103,79 @@ pub fn analyze(args: AuditAnalyzeArgs) -> Result<ExitCode> {
         };
         return follow(&mut detector, path, &args.format);
     }
-    let mut total = Analysis::default();
-    for path in &args.files {
-        let analysis = if path.as_os_str() == "-" {
-            palisade_audit::analyze(&mut detector, io::stdin().lock())
-                .context("cannot read the audit log from standard input")?
-        } else {
-            let file = File::open(path)
-                .with_context(|| format!("cannot open the audit log {}", path.display()))?;
-            palisade_audit::analyze(&mut detector, BufReader::with_capacity(1 << 20, file))
-                .with_context(|| format!("cannot read the audit log {}", path.display()))?
-        };
-        report_problems(&path.display().to_string(), &analysis.stats);
-        merge(&mut total, analysis);
-    }
-    let terminal_format = args.format.as_str();
-    output::write_output(
-        args.output.as_deref(),
-        "alerts",
-        |out, terminal| match terminal_format {
+    // Alerts are written as they are raised, never gathered: memory stays flat however long
+    // the log (10 million events, bench/audit.sh).
+    let format = args.format.as_str();
+    let mut stream = AlertStream {
+        format,
+        written: 0,
+        worst: None,
+        stats: ReadStats::default(),
+    };
+    output::write_output(args.output.as_deref(), "alerts", |out, terminal| {
+        let color = terminal && std::env::var_os("NO_COLOR").is_none();
+        if format == "json" {
+            write!(out, "{{\"alerts\": [")?;
+        }
+        let mut raised: Vec<Alert> = Vec::new();
+        for path in &args.files {
+            let name = path.display().to_string();
+            let input: Box<dyn io::BufRead> = if path.as_os_str() == "-" {
+                Box::new(io::stdin().lock())
+            } else {
+                let file = File::open(path).map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot open the audit log {name}: {e}"))
+                })?;
+                Box::new(BufReader::with_capacity(1 << 20, file))
+            };
+            let mut reader = LineReader::new(input);
+            for event in reader.by_ref() {
+                detector.process(&event, &mut raised);
+                stream.write(&mut raised, out, color)?;
+            }
+            if let Some(error) = reader.take_io_error() {
+                return Err(io::Error::new(
+                    error.kind(),
+                    format!("cannot read the audit log {name}: {error}"),
+                ));
+            }
+            let stats = reader.into_stats();
+            report_problems(&name, &stats);
+            stream.stats.events += stats.events;
+            stream.stats.malformed += stats.malformed;
+            stream.stats.skipped += stats.skipped;
+            stream.stats.errors.extend(stats.errors);
+        }
+        detector.finish(&mut raised);
+        stream.write(&mut raised, out, color)?;
+        let stats = &stream.stats;
+        match format {
             "json" => {
-                serde_json::to_writer_pretty(&mut *out, &total)?;
-                writeln!(out)
+                let errors = serde_json::to_string(&stats.errors)?;
+                writeln!(
+                    out,
+                    "\n],\n\"events\": {}, \"malformed\": {}, \"skipped\": {}, \"errors\": {errors}}}",
+                    stats.events, stats.malformed, stats.skipped
+                )
             }
-            "jsonl" => {
-                for alert in &total.alerts {
-                    serde_json::to_writer(&mut *out, alert)?;
-                    writeln!(out)?;
-                }
-                Ok(())
-            }
-            _ => write_table(&total, out, terminal),
-        },
-    )?;
+            "jsonl" => Ok(()),
+            _ => writeln!(
+                out,
+                "{} alerts from {} audit events ({} malformed, {} skipped)",
+                stream.written, stats.events, stats.malformed, stats.skipped
+            ),
+        }
+    })?;
     let failed = args
         .fail_on
         .as_deref()
         .map(severity)
-        .is_some_and(|threshold| total.alerts.iter().any(|a| a.severity >= threshold));
+        .is_some_and(|threshold| stream.worst.is_some_and(|worst| worst >= threshold));
     Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn merge(total: &mut Analysis, analysis: Analysis) {
-    total.alerts.extend(analysis.alerts);
-    total.stats.events += analysis.stats.events;
-    total.stats.malformed += analysis.stats.malformed;
-    total.stats.skipped += analysis.stats.skipped;
-    total.stats.errors.extend(analysis.stats.errors);
 }
 
 /// A sampled warning: counts, and the first few problems with their lines.
@@ -170,20 +192,33 @@ fn report_problems(name: &str, stats: &ReadStats) {
     }
 }
 
-fn write_table(analysis: &Analysis, out: &mut dyn Write, terminal: bool) -> io::Result<()> {
-    let color = terminal && std::env::var_os("NO_COLOR").is_none();
-    writeln!(
-        out,
-        "{} alerts from {} audit events ({} malformed, {} skipped)",
-        analysis.alerts.len(),
-        analysis.stats.events,
-        analysis.stats.malformed,
-        analysis.stats.skipped
-    )?;
-    for alert in &analysis.alerts {
-        write_alert_line(alert, out, color)?;
+/// Writes alerts in the chosen format as they come, remembering what `--fail-on` needs.
+struct AlertStream<'a> {
+    format: &'a str,
+    written: u64,
+    worst: Option<AlertSeverity>,
+    stats: ReadStats,
+}
+
+impl AlertStream<'_> {
+    fn write(&mut self, alerts: &mut Vec<Alert>, out: &mut dyn Write, color: bool) -> io::Result<()> {
+        for alert in alerts.drain(..) {
+            self.worst = self.worst.max(Some(alert.severity));
+            match self.format {
+                "json" => {
+                    out.write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
+                    serde_json::to_writer(&mut *out, &alert)?;
+                }
+                "jsonl" => {
+                    serde_json::to_writer(&mut *out, &alert)?;
+                    writeln!(out)?;
+                }
+                _ => write_alert_line(&alert, out, color)?,
+            }
+            self.written += 1;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn write_alert_line(alert: &Alert, out: &mut dyn Write, color: bool) -> io::Result<()> {
