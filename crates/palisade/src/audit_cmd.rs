@@ -201,7 +201,12 @@ struct AlertStream<'a> {
 }
 
 impl AlertStream<'_> {
-    fn write(&mut self, alerts: &mut Vec<Alert>, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    fn write(
+        &mut self,
+        alerts: &mut Vec<Alert>,
+        out: &mut dyn Write,
+        color: bool,
+    ) -> io::Result<()> {
         for alert in alerts.drain(..) {
             self.worst = self.worst.max(Some(alert.severity));
             match self.format {
