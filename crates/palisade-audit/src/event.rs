@@ -6,14 +6,18 @@
 //!   request and response objects, and the client-side-apply annotation that repeats them, are
 //!   blanked right after decoding, so no alert, log line or output field can ever carry one.
 //! - The `items` of list responses (`list pods` at RequestResponse level is the whole pod list):
-//!   they are skipped while parsing, never allocated, so a big list costs parse time only.
+//!   they are skipped while parsing, never built into a tree, so a big list costs parse time
+//!   only (a response over 64 KiB is parsed at decode time, so its text is not kept either).
+//!
+//! Request and response objects are kept as text and parsed on first read ([`LazyJson`]): most
+//! events are answered from their top-level members alone.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::json::{Json, JsonVisitor};
+use crate::json::{Json, LazyJson};
 
 /// Lines (and webhook bodies) longer than this are rejected unread: kube-apiserver truncates
 /// nothing, but no legitimate single event comes close, and reading one unbounded would let a
@@ -106,16 +110,17 @@ pub struct AuditEvent {
     pub object_ref: Option<ObjectRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_status: Option<ResponseStatus>,
+    /// Parsed on first read ([`LazyJson::get`]).
     #[serde(
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "trimmed_object"
+        deserialize_with = "lazy_object"
     )]
-    pub request_object: Option<Json>,
+    pub request_object: Option<LazyJson>,
     #[serde(
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "trimmed_object"
+        deserialize_with = "lazy_object"
     )]
-    pub response_object: Option<Json>,
+    pub response_object: Option<LazyJson>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub request_received_timestamp: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -201,12 +206,16 @@ impl AuditEvent {
             ));
         }
         let mut event = self;
-        if event.resource() == "secrets" {
-            for object in [&mut event.request_object, &mut event.response_object]
-                .into_iter()
-                .flatten()
-            {
-                redact_secret(object);
+        let secret = event.resource() == "secrets";
+        for object in [&mut event.request_object, &mut event.response_object]
+            .into_iter()
+            .flatten()
+        {
+            object
+                .check(secret)
+                .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+            if secret {
+                object.edit(redact_secret);
             }
         }
         Ok(event)
@@ -248,13 +257,11 @@ fn redact_secret(object: &mut Json) {
     }
 }
 
-/// Decodes a request/response object, skipping a top-level `items` array (list responses)
-/// without allocating it; `null` is no object.
-fn trimmed_object<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Json>, D::Error> {
-    match deserializer.deserialize_any(JsonVisitor { skip_items: true })? {
-        Json::Null => Ok(None),
-        other => Ok(Some(other)),
-    }
+/// Keeps a request/response object's text for a parse on first read (which skips a top-level
+/// `items` array); `null` is no object.
+fn lazy_object<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<LazyJson>, D::Error> {
+    let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+    Ok(LazyJson::from_raw(raw.into()))
 }
 
 /// Decodes one event (one line of a log-backend file).
@@ -265,8 +272,19 @@ pub fn decode_event(bytes: &[u8]) -> Result<AuditEvent, DecodeError> {
             limit: MAX_EVENT_BYTES,
         });
     }
-    let event: AuditEvent = serde_json::from_slice(bytes).map_err(classify)?;
+    let event: AuditEvent = from_json(bytes)?;
     event.check()
+}
+
+/// Text that is valid UTF-8 (every line kube-apiserver writes) is decoded as `str`, which spares
+/// serde_json checking each string's UTF-8 again; other bytes take the byte path, which rejects
+/// invalid UTF-8 only inside the members it reads.
+fn from_json<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, DecodeError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
+    .map_err(classify)
 }
 
 /// A JSON syntax error is malformed input; valid JSON of the wrong shape is some other payload.
@@ -302,7 +320,7 @@ pub fn decode_event_list(bytes: &[u8]) -> Result<Vec<AuditEvent>, DecodeError> {
     if head.kind == "Event" {
         return decode_event(bytes).map(|e| vec![e]);
     }
-    let list: EventListWire = serde_json::from_slice(bytes).map_err(classify)?;
+    let list: EventListWire = from_json(bytes)?;
     if list.kind != "EventList"
         || (list.api_version != "audit.k8s.io/v1" && list.api_version != "audit.k8s.io/v1beta1")
     {
@@ -584,13 +602,52 @@ mod tests {
     fn list_items_are_not_kept() {
         let line = r#"{"apiVersion":"audit.k8s.io/v1","auditID":"l","stage":"ResponseComplete","verb":"list","responseObject":{"kind":"PodList","metadata":{"resourceVersion":"5"},"items":[{"metadata":{"name":"p"}}]}}"#;
         let e = decode_event(line.as_bytes()).unwrap();
-        let resp = e.response_object.unwrap();
+        let resp = e.response_object.unwrap().into_json();
         assert!(resp.get("items").is_none());
         assert_eq!(
             resp.pointer("/metadata/resourceVersion")
                 .and_then(Json::as_str),
             Some("5")
         );
+    }
+
+    /// Objects are parsed on first read, but whatever decoding them at once would have rejected
+    /// is still rejected at decode time, and a Secret's values are gone from the text too.
+    #[test]
+    fn deferred_objects_decode_as_eager_ones_did() {
+        let event = |object: &str| {
+            format!(
+                r#"{{"auditID":"d","stage":"ResponseComplete","verb":"create","objectRef":{{"resource":"pods"}},"requestObject":{object}}}"#
+            )
+        };
+        let nested = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        // serde_json's limit is 128 levels with the event itself as the first.
+        assert!(decode_event(event(&nested(126)).as_bytes()).is_ok());
+        assert!(matches!(
+            decode_event(event(&nested(127)).as_bytes()),
+            Err(DecodeError::Malformed(_))
+        ));
+        for bad in [r#"{"n":1e400}"#, r#"{"s":"\ud800"}"#, r#"[1E+999]"#] {
+            assert!(
+                matches!(
+                    decode_event(event(bad).as_bytes()),
+                    Err(DecodeError::Malformed(_))
+                ),
+                "{bad}"
+            );
+        }
+        let fine = r#"{"n":1e300,"s":"\ud83d\ude00 3e123","k":"v"}"#;
+        let e = decode_event(event(fine).as_bytes()).unwrap();
+        let object = e.request_object.as_ref().unwrap().get();
+        assert_eq!(object.get("k").and_then(Json::as_str), Some("v"));
+        assert_eq!(
+            object.get("s").and_then(Json::as_str),
+            Some("\u{1f600} 3e123")
+        );
+        let secret = r#"{"auditID":"s","stage":"ResponseComplete","verb":"create","objectRef":{"resource":"secrets"},"requestObject":{"data":{"k":"c2VjcmV0"}}}"#;
+        let e = decode_event(secret.as_bytes()).unwrap();
+        assert!(!format!("{e:?}").contains("c2VjcmV0"));
+        assert!(!format!("{:?}", e.clone()).contains("c2VjcmV0"));
     }
 
     #[test]

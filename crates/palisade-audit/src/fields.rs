@@ -166,7 +166,7 @@ impl<'a> AuditRecord<'a> {
     }
 
     fn request(&self, path: &[&str]) -> Option<&'a Json> {
-        let mut v = self.event.request_object.as_ref()?;
+        let mut v = self.event.request_object.as_ref()?.get();
         for key in path {
             v = v.get(key)?;
         }
@@ -301,7 +301,7 @@ impl<'a> AuditRecord<'a> {
             if let Some(rest) = pointer.strip_prefix(prefix)
                 && (rest.is_empty() || rest.starts_with('/'))
             {
-                return match object.as_ref().and_then(|o| o.pointer(rest)) {
+                return match object.as_ref().and_then(|o| o.get().pointer(rest)) {
                     Some(v) => FieldValue::Str(json_text(v)),
                     None => FieldValue::Missing,
                 };
@@ -514,7 +514,7 @@ impl Event for AuditRecord<'_> {
                 let name = e
                     .response_object
                     .as_ref()
-                    .and_then(|o| lookup(o, &["metadata", "name"]));
+                    .and_then(|o| lookup(o.get(), &["metadata", "name"]));
                 str_at(name)
             }
             Field::ResponseCode => match e.response_code() {

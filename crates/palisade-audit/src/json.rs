@@ -8,8 +8,9 @@
 //! crate's JSON as well.
 
 use std::fmt;
+use std::sync::OnceLock;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Number;
 
@@ -231,6 +232,246 @@ impl<'de> Deserialize<'de> for Json {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Json, D::Error> {
         d.deserialize_any(JsonVisitor { skip_items: false })
     }
+}
+
+/// serde_json's nesting limit: a document nested deeper is rejected.
+const RECURSION_LIMIT: usize = 128;
+
+/// A request or response object kept as its JSON text and parsed into a [`Json`] the first time
+/// something reads it. Most events are answered from their top-level members alone (verb,
+/// resource, user), so building every object tree at decode time was most of the decoding cost.
+///
+/// The text comes from a decoder that has already checked it is one well-formed JSON value no
+/// deeper than the decoder allows (see [`LazyJson::check`]), so the deferred parse cannot fail.
+pub struct LazyJson {
+    /// Empty once the value has been parsed eagerly (a Secret's values must not outlive
+    /// decoding, even as text).
+    raw: Box<str>,
+    parsed: OnceLock<Json>,
+}
+
+impl LazyJson {
+    /// The parsed value; the first call parses the text.
+    pub fn get(&self) -> &Json {
+        // A parse failure cannot happen for text that passed `check`; `null` then stands for
+        // "no object", what the fields answer for an absent one.
+        self.parsed
+            .get_or_init(|| parse_trimmed(&self.raw).unwrap_or(Json::Null))
+    }
+
+    /// The value, parsed now if it was not yet.
+    pub fn into_json(self) -> Json {
+        match self.parsed.into_inner() {
+            Some(v) => v,
+            None => parse_trimmed(&self.raw).unwrap_or(Json::Null),
+        }
+    }
+
+    /// Keeps `raw` for a deferred parse. `None` for `null`, which is no object.
+    pub(crate) fn from_raw(raw: Box<str>) -> Option<LazyJson> {
+        (raw.trim() != "null").then(|| LazyJson {
+            raw,
+            parsed: OnceLock::new(),
+        })
+    }
+
+    /// Parses the text now when keeping it for later is not safe or not worth it: with
+    /// `eager` (a Secret's object, to be redacted at once), when it is large (a list response,
+    /// whose `items` are then dropped instead of carried around as text), or when the deferred
+    /// parse could fail where decoding the event would have. The error is the one decoding the
+    /// whole event eagerly reports.
+    pub(crate) fn check(&mut self, eager: bool) -> Result<(), serde_json::Error> {
+        if self.parsed.get().is_some() {
+            return Ok(());
+        }
+        if eager || self.raw.len() > EAGER_BYTES || needs_eager_parse(&self.raw) {
+            let value = parse_nested_once(&self.raw)?;
+            self.raw = Box::default();
+            self.parsed = OnceLock::from(value);
+        }
+        Ok(())
+    }
+
+    /// Changes the value (redaction), parsing it first; the text is dropped.
+    pub(crate) fn edit(&mut self, change: impl FnOnce(&mut Json)) {
+        let mut value = std::mem::take(self).into_json();
+        change(&mut value);
+        *self = LazyJson::from(value);
+    }
+}
+
+/// Objects longer than this are parsed at decode time: their text would cost more memory than
+/// their tree (list responses, whose `items` the tree leaves out).
+const EAGER_BYTES: usize = 64 * 1024;
+
+impl From<Json> for LazyJson {
+    fn from(value: Json) -> Self {
+        LazyJson {
+            raw: Box::default(),
+            parsed: OnceLock::from(value),
+        }
+    }
+}
+
+impl Default for LazyJson {
+    fn default() -> Self {
+        LazyJson::from(Json::Null)
+    }
+}
+
+impl Clone for LazyJson {
+    fn clone(&self) -> Self {
+        LazyJson {
+            raw: self.raw.clone(),
+            parsed: self.parsed.clone(),
+        }
+    }
+}
+
+impl PartialEq for LazyJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl fmt::Debug for LazyJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+impl Serialize for LazyJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(serializer)
+    }
+}
+
+/// Parses a request/response object, skipping a top-level `items` member unread.
+fn parse_trimmed(raw: &str) -> Result<Json, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let value = de.deserialize_any(JsonVisitor { skip_items: true })?;
+    de.end()?;
+    Ok(value)
+}
+
+/// [`parse_trimmed`] one level down, inside a one-element array, so the nesting limit is
+/// reached exactly where it was when the object was decoded inside its event.
+fn parse_nested_once(raw: &str) -> Result<Json, serde_json::Error> {
+    struct Trimmed;
+    impl<'de> DeserializeSeed<'de> for Trimmed {
+        type Value = Json;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+            d.deserialize_any(JsonVisitor { skip_items: true })
+        }
+    }
+    struct Single;
+    impl<'de> Visitor<'de> for Single {
+        type Value = Json;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a one-element array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+            let value = seq.next_element_seed(Trimmed)?;
+            value.ok_or_else(|| de::Error::invalid_length(0, &self))
+        }
+    }
+    let wrapped = format!("[{raw}]");
+    let mut de = serde_json::Deserializer::from_str(&wrapped);
+    let value = de.deserialize_seq(Single)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// Whether parsing `text` (already known to be one well-formed JSON value) could fail where
+/// decoding the event around it would have: nesting at serde_json's limit, a `\uDxxx` escape (a
+/// lone surrogate is an error), a number too large for an f64 (only possible with an exponent
+/// of three digits or more, or 200 digits in a row). Real audit logs have none of these (Go's
+/// encoder does not write them), so answering "maybe" generously costs nothing in practice.
+fn needs_eager_parse(text: &str) -> bool {
+    if text.contains("\\ud") || text.contains("\\uD") {
+        return true;
+    }
+    maybe_deep_or_huge(text.as_bytes()) && scan_deep_or_huge(text.as_bytes())
+}
+
+/// A quick over-approximation of [`scan_deep_or_huge`] in loops the compiler vectorises (no
+/// early exit, no state): enough brackets to reach the limit, an `e`/`E` followed by three
+/// digits (with or without a sign), or a 64-byte block of digits (a 200-digit run holds one).
+fn maybe_deep_or_huge(text: &[u8]) -> bool {
+    let brackets = text
+        .iter()
+        .fold(0usize, |n, &b| n + usize::from(b == b'[' || b == b'{'));
+    if brackets >= RECURSION_LIMIT - 1 {
+        return true;
+    }
+    let digit = |b: u8| b.is_ascii_digit();
+    let exponent = |b: u8| b == b'e' || b == b'E';
+    let sign = |b: u8| b == b'+' || b == b'-';
+    let after = |n: usize| text.get(n..).unwrap_or_default();
+    let three_digits = text
+        .iter()
+        .zip(after(1))
+        .zip(after(2))
+        .zip(after(3))
+        .fold(false, |hit, (((&e, &a), &b), &c)| {
+            hit | (exponent(e) & digit(a) & digit(b) & digit(c))
+        });
+    let signed_three_digits = text
+        .iter()
+        .zip(after(1))
+        .zip(after(2))
+        .zip(after(3))
+        .zip(after(4))
+        .fold(false, |hit, ((((&e, &s), &a), &b), &c)| {
+            hit | (exponent(e) & sign(s) & digit(a) & digit(b) & digit(c))
+        });
+    let digit_block = text
+        .chunks_exact(64)
+        .any(|block| block.iter().fold(true, |all, &b| all & digit(b)));
+    three_digits || signed_three_digits || digit_block
+}
+
+/// The exact walk behind [`needs_eager_parse`]: nesting depth and number tokens outside strings.
+fn scan_deep_or_huge(text: &[u8]) -> bool {
+    let (mut depth, mut digits) = (0usize, 0usize);
+    let (mut in_string, mut escaped, mut exponent) = (false, false, false);
+    for &b in text {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'0'..=b'9' => {
+                digits += 1;
+                if digits >= 200 || (exponent && digits >= 3) {
+                    return true;
+                }
+            }
+            b'e' | b'E' => (exponent, digits) = (true, 0),
+            b'+' | b'-' if exponent && digits == 0 => {}
+            _ => {
+                (exponent, digits) = (false, 0);
+                match b {
+                    b'"' => in_string = true,
+                    b'[' | b'{' => {
+                        depth += 1;
+                        // The object sits one level inside its event.
+                        if depth >= RECURSION_LIMIT - 1 {
+                            return true;
+                        }
+                    }
+                    b']' | b'}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
