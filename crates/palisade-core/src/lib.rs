@@ -21,6 +21,7 @@ pub use check::{Category, Check, Frameworks};
 pub use finding::{Evidence, Finding, NotAssessed, SourceError, Suppression, SuppressionSource};
 pub use package::{
     CatalogNote, Distro, ImageInfo, Layer, Package, PackageKind, Sbom, SourcePackage, purl_escape,
+    purl_unescape,
 };
 pub use resource::{Resource, ResourceRef, Source};
 pub use severity::{ParseSeverityError, Severity};

@@ -228,9 +228,45 @@ pub fn purl_escape(text: &str) -> String {
     out
 }
 
+/// Percent-decodes a purl component (the inverse of [`purl_escape`]); a malformed escape is kept
+/// as written rather than rejected, since a purl from someone else's SBOM or VEX document is still
+/// the best name there is for the package.
+pub fn purl_unescape(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        let escaped = (byte == b'%')
+            .then(|| bytes.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(decoded) => {
+                out.push(decoded);
+                index += 3;
+            }
+            None => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn purl_components_round_trip_and_bad_escapes_stay() {
+        for text in ["2.36-9+deb12u4", "1:1.2.13", "@types/node", "plain"] {
+            assert_eq!(purl_unescape(&purl_escape(text)), text);
+        }
+        assert_eq!(purl_unescape("50%"), "50%");
+        assert_eq!(purl_unescape("%zz1"), "%zz1");
+    }
 
     #[test]
     fn purl_components_are_escaped() {

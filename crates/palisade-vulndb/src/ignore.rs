@@ -4,6 +4,7 @@
 //! error, since a typo must not turn an exemption into one that silently exempts nothing (or
 //! everything). See docs/vex-and-ignore.md.
 
+use palisade_core::purl_unescape;
 use saphyr_parser::ScanError;
 use thiserror::Error;
 
@@ -300,38 +301,13 @@ fn purl_has_prefix(purl: &str, prefix: &str) -> bool {
         let text = text.trim();
         let text = text.split_once('#').map_or(text, |(before, _)| before);
         let text = text.split_once('?').map_or(text, |(before, _)| before);
-        decode(text.trim_end_matches('/'))
+        purl_unescape(text.trim_end_matches('/'))
     };
     let (purl, prefix) = (base(purl), base(prefix));
     match purl.strip_prefix(&prefix) {
         Some(rest) => rest.is_empty() || rest.starts_with(['@', '/']),
         None => false,
     }
-}
-
-/// Percent-decoding; a malformed escape is kept as written.
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        let escaped = (byte == b'%')
-            .then(|| bytes.get(index + 1..index + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(decoded) => {
-                out.push(decoded);
-                index += 3;
-            }
-            None => {
-                out.push(byte);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Glob over a path: `*` and `?` stay within one path segment, `**` crosses segments, and

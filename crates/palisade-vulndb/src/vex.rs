@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 
+use palisade_core::purl_unescape;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -257,7 +258,7 @@ impl Purl {
         // An `@` inside a name is percent-encoded (`%40types`), so the last one starts the
         // version.
         let (path, version) = match path.rsplit_once('@') {
-            Some((path, version)) => (path, Some(decode(version))),
+            Some((path, version)) => (path, Some(purl_unescape(version))),
             None => (path, None),
         };
         let path = path.trim_matches('/');
@@ -275,7 +276,7 @@ impl Purl {
             "deb" | "apk" | "pypi" | "oci" | "github" | "bitbucket"
         );
         let normal = |part: &str| {
-            let decoded = decode(part);
+            let decoded = purl_unescape(part);
             if fold {
                 decoded.to_ascii_lowercase()
             } else {
@@ -286,7 +287,7 @@ impl Purl {
             .split('&')
             .filter_map(|pair| pair.split_once('='))
             .filter(|(_, value)| !value.is_empty())
-            .map(|(key, value)| (key.to_ascii_lowercase(), decode(value)))
+            .map(|(key, value)| (key.to_ascii_lowercase(), purl_unescape(value)))
             .collect();
         Some(Purl {
             namespace: namespace.map(|namespace| {
@@ -309,31 +310,6 @@ impl Purl {
             .find(|(name, _)| name == key)
             .map(|(_, value)| value.as_str())
     }
-}
-
-/// Percent-decoding; a malformed escape is kept as written.
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        let escaped = (byte == b'%')
-            .then(|| bytes.get(index + 1..index + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(decoded) => {
-                out.push(decoded);
-                index += 3;
-            }
-            None => {
-                out.push(byte);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What a `pkg:oci` product can be compared with: the scanned image's name, digests and the
@@ -773,7 +749,7 @@ impl Reader<'_> {
             // the SBOM the VEX was written against; its fragment is the bom-ref there.
             let local = match reference.strip_prefix("urn:cdx:") {
                 Some(link) => match link.split_once('#') {
-                    Some((_, fragment)) => Cow::Owned(decode(fragment)),
+                    Some((_, fragment)) => Cow::Owned(purl_unescape(fragment)),
                     None => Cow::Borrowed(reference),
                 },
                 None => Cow::Borrowed(reference),

@@ -1,7 +1,7 @@
 //! The few Package URL operations the SBOM formats need: the image's own `pkg:oci` purl, and
 //! taking a package's purl apart when reading an SBOM back.
 
-use palisade_core::{ImageInfo, PackageKind, purl_escape};
+use palisade_core::{ImageInfo, PackageKind, purl_escape, purl_unescape};
 
 /// The parts of a purl (<https://github.com/package-url/purl-spec>), percent-decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -28,7 +28,7 @@ impl Purl {
         // The version starts at the last `@`: npm scopes (`%40types`) are encoded, so an `@` in
         // the path can only be the version separator.
         let (path, version) = match path.rsplit_once('@') {
-            Some((path, version)) => (path, Some(decode(version))),
+            Some((path, version)) => (path, Some(purl_unescape(version))),
             None => (path, None),
         };
         let path = path.trim_matches('/');
@@ -42,18 +42,18 @@ impl Purl {
         let qualifiers = qualifiers
             .split('&')
             .filter_map(|pair| pair.split_once('='))
-            .map(|(key, value)| (key.to_ascii_lowercase(), decode(value)))
+            .map(|(key, value)| (key.to_ascii_lowercase(), purl_unescape(value)))
             .collect();
         Some(Purl {
             kind: kind.to_ascii_lowercase(),
             namespace: namespace.map(|namespace| {
                 namespace
                     .split('/')
-                    .map(decode)
+                    .map(purl_unescape)
                     .collect::<Vec<_>>()
                     .join("/")
             }),
-            name: decode(name),
+            name: purl_unescape(name),
             version,
             qualifiers,
         })
@@ -83,32 +83,6 @@ impl Purl {
             _ => return None,
         })
     }
-}
-
-/// Percent-decoding; malformed escapes are kept as written rather than rejected, since a purl
-/// from someone else's SBOM is still the best name there is for the package.
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        let escaped = (byte == b'%')
-            .then(|| bytes.get(index + 1..index + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(decoded) => {
-                out.push(decoded);
-                index += 3;
-            }
-            None => {
-                out.push(byte);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Where a registry reference points: `(repository_url, purl name, tag)`, e.g.
