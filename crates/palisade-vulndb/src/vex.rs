@@ -15,6 +15,7 @@ use palisade_core::purl_unescape;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+use crate::db::time::parse_rfc3339;
 use crate::matching::{Suppressed, Vulnerability};
 use crate::scan::{ImageScan, ScannedImage};
 
@@ -887,80 +888,6 @@ impl Reader<'_> {
             statements,
         })
     }
-}
-
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (RFC 3339; `t`, `z` and a space separator
-/// accepted) into seconds and nanoseconds since the Unix epoch, in UTC.
-fn parse_rfc3339(text: &str) -> Option<(i64, u32)> {
-    let bytes = text.trim().as_bytes();
-    let number = |from: usize, to: usize| -> Option<i64> {
-        let part = bytes.get(from..to)?;
-        if !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        std::str::from_utf8(part).ok()?.parse().ok()
-    };
-    let at = |index: usize, allowed: &[u8]| bytes.get(index).is_some_and(|b| allowed.contains(b));
-    if !(at(4, b"-") && at(7, b"-") && at(10, b"Tt ") && at(13, b":") && at(16, b":")) {
-        return None;
-    }
-    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
-    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    // 60 is a leap second, which RFC 3339 allows.
-    if !(1..=days_in_month).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut index = 19;
-    let mut nanos: u32 = 0;
-    if at(index, b".") {
-        index += 1;
-        let start = index;
-        let mut scale = 100_000_000u32;
-        while let Some(digit) = bytes.get(index).filter(|b| b.is_ascii_digit()) {
-            nanos += u32::from(digit - b'0') * scale;
-            scale /= 10;
-            index += 1;
-        }
-        if index == start {
-            return None;
-        }
-    }
-    let offset = match bytes.get(index..)? {
-        b"Z" | b"z" => 0,
-        [sign @ (b'+' | b'-'), ..] => {
-            if bytes.len() != index + 6 || !at(index + 3, b":") {
-                return None;
-            }
-            let hours = number(index + 1, index + 3)?;
-            let minutes = number(index + 4, index + 6)?;
-            if hours > 23 || minutes > 59 {
-                return None;
-            }
-            let offset = hours * 3600 + minutes * 60;
-            if *sign == b'-' { -offset } else { offset }
-        }
-        _ => return None,
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((
-        days * 86_400 + hour * 3600 + minute * 60 + second - offset,
-        nanos,
-    ))
 }
 
 #[cfg(test)]
