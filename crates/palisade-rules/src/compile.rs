@@ -3,10 +3,10 @@
 //! comparison checked against the field's type once, at load.
 
 use crate::condition::{self, Expr, FieldName, ListItem, Op, Rhs};
-use crate::eval::{Check, Cond, FieldRef, Net, NumOp, StrOp, Test};
+use crate::eval::{Check, Cond, FieldRef, Net, NumOp, StrOp, StrSet, Test};
 use crate::fields::{FieldInfo, FieldSource, FieldType};
 use crate::loader::{Definitions, ExceptionDef, ExceptionFields, ExceptionValue};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Why a rule could not be compiled.
 pub(crate) enum CompileError {
@@ -428,7 +428,7 @@ fn make_test(
             _ => return Err(mismatch("IP address")),
         },
         FieldType::StringList => {
-            let set: HashSet<String> = values.into_iter().collect();
+            let set: StrSet = values.into_iter().collect();
             match op {
                 Op::In => Test::ListIn(set),
                 Op::Intersects => Test::ListIntersects(set),

@@ -144,8 +144,8 @@ struct CompiledRule {
 struct FieldIndex {
     id: u32,
     kind: FieldType,
-    by_text: HashMap<String, Vec<usize>>,
-    by_number: HashMap<i64, Vec<usize>>,
+    by_text: HashMap<String, Vec<usize>, foldhash::fast::FixedState>,
+    by_number: HashMap<i64, Vec<usize>, foldhash::fast::FixedState>,
 }
 
 /// Loaded, compiled and indexed rules of one source.
@@ -228,18 +228,22 @@ impl Ruleset {
                 continue;
             }
             let mut enabled = def.enabled;
-            let issue = |message: String| Issue {
-                file: def.loc.file.clone(),
-                line: def.loc.line,
+            let issue = |loc: &loader::Loc, message: String| Issue {
+                file: loc.file.clone(),
+                line: loc.line,
                 kind: "rule".into(),
                 name: def.name.clone(),
                 message,
             };
+            // Errors point at the key they come from: the condition (exceptions included) or
+            // the output template.
             let built = ctx
                 .rule_condition(&def.condition, &def.exceptions)
-                .and_then(|expr| {
-                    let cond = ctx.compile(&expr)?;
-                    let template = Template::parse(&def.output, &ctx)?;
+                .and_then(|expr| Ok((ctx.compile(&expr)?, expr)))
+                .map_err(|e| (&def.condition_loc, e))
+                .and_then(|(cond, expr)| {
+                    let template =
+                        Template::parse(&def.output, &ctx).map_err(|e| (&def.output_loc, e))?;
                     Ok((expr, cond, template))
                 });
             let rule_compiled = match built {
@@ -247,7 +251,7 @@ impl Ruleset {
                     expanded.push((rules.len(), expr));
                     Some(CompiledRule { cond, template })
                 }
-                Err(CompileError::UnknownField(field)) => {
+                Err((loc, CompileError::UnknownField(field))) => {
                     let why = if def.skip_if_unknown_filter {
                         " (skip-if-unknown-filter)"
                     } else {
@@ -255,16 +259,16 @@ impl Ruleset {
                     };
                     warnings.push(format!(
                         "{}:{}: rule `{}` disabled{why}: field `{field}` is not provided by source `{}`",
-                        def.loc.file,
-                        def.loc.line,
+                        loc.file,
+                        loc.line,
                         def.name,
                         source.source_name()
                     ));
                     enabled = false;
                     None
                 }
-                Err(CompileError::Invalid(message)) => {
-                    issues.push(issue(message));
+                Err((loc, CompileError::Invalid(message))) => {
+                    issues.push(issue(loc, message));
                     enabled = false;
                     None
                 }
@@ -300,8 +304,8 @@ impl Ruleset {
                 matches!(info.kind, FieldType::String | FieldType::Number).then(|| FieldIndex {
                     id: info.id,
                     kind: info.kind,
-                    by_text: HashMap::new(),
-                    by_number: HashMap::new(),
+                    by_text: HashMap::default(),
+                    by_number: HashMap::default(),
                 })
             })
             .collect();

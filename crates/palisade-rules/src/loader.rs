@@ -60,7 +60,11 @@ pub(crate) struct RuleDef {
     pub enabled: bool,
     pub exceptions: Vec<ExceptionDef>,
     pub skip_if_unknown_filter: bool,
+    /// Where the rule item starts.
     pub loc: Loc,
+    /// Where its (last written) `condition` and `output` values are: errors in them point there.
+    pub condition_loc: Loc,
+    pub output_loc: Loc,
 }
 
 /// Everything the files define, after appends and overrides.
@@ -413,8 +417,10 @@ impl<'d> Reader<'d> {
             self.issue(item.line, "macro", &name, "missing key `condition`");
             return;
         };
+        // A macro is only its condition: errors in it point at the condition's line.
+        let condition_line = item.get("condition").map_or(item.line, |n| n.line);
         if !amend.append.is_empty() || !amend.replace.is_empty() {
-            let loc = self.loc(item.line);
+            let loc = self.loc(condition_line);
             let Some(prev) = self.defs.macros.get_mut(&name) else {
                 self.issue(
                     item.line,
@@ -435,7 +441,7 @@ impl<'d> Reader<'d> {
             prev.loc = loc;
             return;
         }
-        let loc = self.loc(item.line);
+        let loc = self.loc(condition_line);
         self.defs.macros.insert(name, MacroDef { condition, loc });
     }
 
@@ -614,6 +620,9 @@ impl<'d> Reader<'d> {
         };
         let condition = text(self, "condition");
         let output = text(self, "output");
+        let key_loc = |r: &Self, key: &str| r.loc(item.get(key).map_or(item.line, |n| n.line));
+        let condition_loc = key_loc(self, "condition");
+        let output_loc = key_loc(self, "output");
         let desc = text(self, "desc");
         let source = text(self, "source");
         let priority_text = text(self, "priority");
@@ -689,8 +698,14 @@ impl<'d> Reader<'d> {
             }
             for key in &amend.append {
                 match key.as_str() {
-                    "condition" => append_text(&mut prev.condition, condition.as_deref()),
-                    "output" => append_text(&mut prev.output, output.as_deref()),
+                    "condition" => {
+                        append_text(&mut prev.condition, condition.as_deref());
+                        prev.condition_loc = condition_loc.clone();
+                    }
+                    "output" => {
+                        append_text(&mut prev.output, output.as_deref());
+                        prev.output_loc = output_loc.clone();
+                    }
                     "desc" => append_text(&mut prev.desc, desc.as_deref()),
                     "tags" => {
                         for t in tags.iter().flatten() {
@@ -716,8 +731,14 @@ impl<'d> Reader<'d> {
             }
             for key in &amend.replace {
                 match key.as_str() {
-                    "condition" => prev.condition = condition.clone().unwrap_or_default(),
-                    "output" => prev.output = output.clone().unwrap_or_default(),
+                    "condition" => {
+                        prev.condition = condition.clone().unwrap_or_default();
+                        prev.condition_loc = condition_loc.clone();
+                    }
+                    "output" => {
+                        prev.output = output.clone().unwrap_or_default();
+                        prev.output_loc = output_loc.clone();
+                    }
                     "desc" => prev.desc = desc.clone().unwrap_or_default(),
                     "priority" => prev.priority = priority.unwrap_or(prev.priority),
                     "tags" => prev.tags = tags.clone().unwrap_or_default(),
@@ -788,6 +809,8 @@ impl<'d> Reader<'d> {
             exceptions: exceptions.unwrap_or_default(),
             skip_if_unknown_filter: skip.unwrap_or(false),
             loc: self.loc(item.line),
+            condition_loc,
+            output_loc,
         };
         match self.defs.rule_index.get(&name) {
             Some(&i) => {

@@ -301,11 +301,12 @@ fn errors_name_file_line_item_and_are_reported_together() {
     let err = load_err(text);
     for needle in [
         "test.yaml:2: rule `No Output`: missing key(s) `output`",
-        "test.yaml:7: macro `broken`: condition syntax error",
+        // Condition errors point at the condition's line, not the item's first line.
+        "test.yaml:8: macro `broken`: condition syntax error",
         "test.yaml:13: rule `Bad Priority`: invalid priority `loud`",
-        "test.yaml:15: rule `Undefined Macro`: undefined macro `nope`",
+        "test.yaml:17: rule `Undefined Macro`: undefined macro `nope`",
         "test.yaml:21: list `ghost`: list has `append` or `override` but no list by that name",
-        "test.yaml:24: rule `Bad Syntax`: condition syntax error at column 34: expected a ')' token",
+        "test.yaml:26: rule `Bad Syntax`: condition syntax error at column 34: expected a ')' token",
     ] {
         assert!(err.contains(needle), "missing `{needle}` in:\n{err}");
     }

@@ -144,7 +144,8 @@ fn type_mismatches_are_load_errors() {
     ] {
         let err = load_err(&text(c));
         assert!(err.contains(needle), "{c}: {err}");
-        assert!(err.contains("test.yaml:1: rule `bad`"), "{err}");
+        // The condition is on line 3; its errors point there.
+        assert!(err.contains("test.yaml:3: rule `bad`"), "{err}");
     }
 }
 
