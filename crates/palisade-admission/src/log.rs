@@ -5,8 +5,9 @@
 
 use std::io::Write;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
+use palisade_core::time::{Precision, Timestamp, format_rfc3339};
 use palisade_policy::{Action, AdmissionRequest};
 use serde::Serialize;
 
@@ -77,40 +78,9 @@ impl DecisionLog {
     }
 }
 
-/// Now as `2026-11-27T00:06:36.123Z` (UTC, milliseconds), without a date-time dependency.
+/// Now as `2026-11-27T00:06:36.123Z` (UTC, milliseconds).
 fn rfc3339_now() -> String {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    format_rfc3339(since_epoch.as_secs(), since_epoch.subsec_millis())
-}
-
-fn format_rfc3339(seconds: u64, millis: u32) -> String {
-    let days = seconds / 86_400;
-    let rest = seconds % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar (Howard
-/// Hinnant's `civil_from_days`, restricted to dates after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    format_rfc3339(Timestamp::from(SystemTime::now()), Precision::Millis)
 }
 
 #[cfg(test)]
@@ -134,11 +104,19 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(format_rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        let at = |seconds, millis: u32| {
+            format_rfc3339(
+                Timestamp::new(seconds, millis * 1_000_000),
+                Precision::Millis,
+            )
+        };
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(at(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(at(1_795_739_196, 123), "2026-11-27T00:26:36.123Z");
+        let now = rfc3339_now();
         assert_eq!(
-            format_rfc3339(1_795_739_196, 123),
-            "2026-11-27T00:26:36.123Z"
+            (now.len(), now.get(10..11), now.get(19..20)),
+            (24, Some("T"), Some("."))
         );
     }
 

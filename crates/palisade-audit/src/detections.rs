@@ -7,11 +7,11 @@
 //! without an entry (user rules, Falco's own) become `K8S_CustomRule` alerts with a severity
 //! from their priority and MITRE from their tags.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::BTreeMap;
 use std::io::BufRead;
 
-use palisade_core::{Alert, AlertSeverity, Entities, Mitre};
-use palisade_rules::{LoadError, Match, Priority, RuleFile, RuleInfo, Ruleset};
+use palisade_core::{Alert, AlertAggregator, AlertSeverity, Entities, Mitre};
+use palisade_rules::{LoadError, Match, RuleFile, RuleInfo, Ruleset};
 use serde::Serialize;
 
 use crate::event::{AuditEvent, LineReader, ReadStats};
@@ -418,18 +418,11 @@ struct AlertKey {
     name: String,
 }
 
-struct Pending {
-    alert: Alert,
-    opened: i64,
-}
-
 /// Evaluates audit events against the loaded rules and emits aggregated alerts.
 pub struct Detector {
     rules: Ruleset,
     options: DetectorOptions,
-    pending: HashMap<AlertKey, Pending>,
-    /// Keys in the order they were opened, for flushing by age.
-    order: VecDeque<(i64, AlertKey)>,
+    aggregator: AlertAggregator<AlertKey>,
     /// The latest event time seen; events without a time are placed here.
     clock: i64,
     matches: Vec<Match>,
@@ -456,9 +449,8 @@ impl Detector {
         let rules = Ruleset::load(&files, &source)?;
         Ok(Detector {
             rules,
+            aggregator: AlertAggregator::new(options.window_nanos, options.max_pending),
             options,
-            pending: HashMap::new(),
-            order: VecDeque::new(),
             clock: i64::MIN,
             matches: Vec::new(),
         })
@@ -486,12 +478,12 @@ impl Detector {
             self.aggregate(event, m, now, out);
         }
         self.matches = matches;
-        self.flush_older_than(self.clock.saturating_sub(self.options.window_nanos), out);
+        self.aggregator.advance(self.clock, out);
     }
 
     /// Sends every alert still held (end of input).
     pub fn finish(&mut self, out: &mut Vec<Alert>) {
-        self.flush_older_than(i64::MAX, out);
+        self.aggregator.finish(out);
     }
 
     fn aggregate(&mut self, event: &AuditEvent, m: Match, now: i64, out: &mut Vec<Alert>) {
@@ -503,14 +495,14 @@ impl Detector {
             namespace: event.namespace().to_string(),
             name: event.name().to_string(),
         };
-        if let Some(p) = self.pending.get_mut(&key) {
+        if let Some(held) = self.aggregator.held_mut(&key) {
             // The two stages of one long-running request are one request.
-            if p.alert.audit_ids.contains(&event.audit_id) {
+            if held.audit_ids.contains(&event.audit_id) {
                 return;
             }
-            p.alert.count += 1;
-            if p.alert.audit_ids.len() < MAX_AUDIT_IDS {
-                p.alert.audit_ids.push(event.audit_id.clone());
+            held.count += 1;
+            if held.audit_ids.len() < MAX_AUDIT_IDS {
+                held.audit_ids.push(event.audit_id.clone());
             }
             return;
         }
@@ -518,99 +510,7 @@ impl Detector {
             return;
         };
         let alert = build_alert(info, m, event, self.options.cluster_name.as_deref());
-        if self.pending.len() >= self.options.max_pending.max(1) {
-            self.flush_one(out);
-        }
-        self.order.push_back((now, key.clone()));
-        self.pending.insert(key, Pending { alert, opened: now });
-    }
-
-    fn flush_one(&mut self, out: &mut Vec<Alert>) {
-        while let Some((_, key)) = self.order.pop_front() {
-            if let Some(p) = self.pending.remove(&key) {
-                out.push(p.alert);
-                return;
-            }
-        }
-    }
-
-    fn flush_older_than(&mut self, cutoff: i64, out: &mut Vec<Alert>) {
-        while let Some((opened, _)) = self.order.front() {
-            if *opened > cutoff {
-                break;
-            }
-            if let Some((_, key)) = self.order.pop_front()
-                && let Some(p) = self.pending.remove(&key)
-            {
-                debug_assert!(p.opened <= cutoff);
-                out.push(p.alert);
-            }
-        }
-    }
-}
-
-/// Falco's priority name, as rule files write it.
-pub fn priority_name(priority: Priority) -> &'static str {
-    match priority {
-        Priority::Emergency => "Emergency",
-        Priority::Alert => "Alert",
-        Priority::Critical => "Critical",
-        Priority::Error => "Error",
-        Priority::Warning => "Warning",
-        Priority::Notice => "Notice",
-        Priority::Informational => "Informational",
-        Priority::Debug => "Debug",
-    }
-}
-
-/// The severity of a rule without Palisade metadata, from its Falco priority.
-pub fn severity_of_priority(priority: Priority) -> AlertSeverity {
-    match priority {
-        Priority::Emergency | Priority::Alert | Priority::Critical => AlertSeverity::Critical,
-        Priority::Error => AlertSeverity::High,
-        Priority::Warning => AlertSeverity::Medium,
-        Priority::Notice => AlertSeverity::Low,
-        Priority::Informational | Priority::Debug => AlertSeverity::Informational,
-    }
-}
-
-/// MITRE from Falco-style tags: `T1611`/`T1552.007` are techniques, `mitre_privilege_escalation`
-/// a tactic (written `PrivilegeEscalation`, as Defender writes it).
-pub fn mitre_from_tags(tags: &[String]) -> Mitre {
-    let mut mitre = Mitre::default();
-    for tag in tags {
-        if is_technique(tag) {
-            mitre.techniques.push(tag.to_ascii_uppercase());
-        } else if let Some(tactic) = tag.strip_prefix("mitre_") {
-            let name: String = tactic
-                .split('_')
-                .filter(|w| !w.is_empty())
-                .map(|w| {
-                    let mut chars = w.chars();
-                    chars.next().map_or_else(String::new, |c| {
-                        c.to_ascii_uppercase().to_string() + chars.as_str()
-                    })
-                })
-                .collect();
-            if !name.is_empty() && !mitre.tactics.contains(&name) {
-                mitre.tactics.push(name);
-            }
-        }
-    }
-    mitre
-}
-
-fn is_technique(tag: &str) -> bool {
-    let b = tag.as_bytes();
-    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
-    match b {
-        [b'T' | b't', rest @ ..] if rest.len() == 4 => digits(rest),
-        [b'T' | b't', rest @ ..] if rest.len() == 8 => {
-            matches!(rest.get(4), Some(b'.'))
-                && digits(rest.get(..4).unwrap_or_default())
-                && digits(rest.get(5..).unwrap_or_default())
-        }
-        _ => false,
+        self.aggregator.open(key, alert, now, out);
     }
 }
 
@@ -633,8 +533,8 @@ fn build_alert(info: &RuleInfo, m: Match, event: &AuditEvent, cluster: Option<&s
         ),
         None => (
             CUSTOM_ALERT_TYPE.to_string(),
-            severity_of_priority(info.priority),
-            mitre_from_tags(&info.tags),
+            AlertSeverity::of_falco_priority(info.priority.as_str()),
+            Mitre::from_tags(&info.tags),
             String::new(),
         ),
     };
@@ -657,7 +557,7 @@ fn build_alert(info: &RuleInfo, m: Match, event: &AuditEvent, cluster: Option<&s
         rule: info.name.clone(),
         alert_type,
         severity,
-        priority: priority_name(info.priority).to_string(),
+        priority: info.priority.as_str().to_string(),
         output: m.output,
         mitre,
         entities,
@@ -721,25 +621,14 @@ mod tests {
         }
         for d in DETECTIONS {
             assert!(d.alert_type.starts_with("K8S_"), "{}", d.rule);
-            assert!(d.techniques.iter().all(|t| is_technique(t)), "{}", d.rule);
+            let techniques: Vec<String> = d.techniques.iter().map(|t| t.to_string()).collect();
+            assert_eq!(
+                Mitre::from_tags(&techniques).techniques.len(),
+                d.techniques.len(),
+                "{}: technique IDs look like T1234 or T1234.001",
+                d.rule
+            );
             assert!(!d.remediation.is_empty());
         }
-    }
-
-    #[test]
-    fn tags_give_mitre_for_custom_rules() {
-        let tags: Vec<String> = [
-            "k8s",
-            "mitre_privilege_escalation",
-            "T1611",
-            "T1552.007",
-            "Tx",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let m = mitre_from_tags(&tags);
-        assert_eq!(m.tactics, ["PrivilegeEscalation"]);
-        assert_eq!(m.techniques, ["T1611", "T1552.007"]);
     }
 }

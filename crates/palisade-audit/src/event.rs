@@ -15,9 +15,14 @@
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
+use palisade_core::time::{Timestamp, civil_from_days};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::json::{Json, LazyJson};
+
+/// Event times are parsed by core's one RFC 3339 parser; re-exported because this crate's API has
+/// always offered it.
+pub use palisade_core::time::parse_rfc3339_nanos;
 
 /// Lines (and webhook bodies) longer than this are rejected unread: kube-apiserver truncates
 /// nothing, but no legitimate single event comes close, and reading one unbounded would let a
@@ -472,97 +477,20 @@ impl<R: BufRead> Iterator for LineReader<R> {
     }
 }
 
-/// Parses an RFC 3339 time (`2026-11-26T16:36:32.975400Z`, `+02:00` offsets) into nanoseconds
-/// since the Unix epoch.
-pub fn parse_rfc3339_nanos(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let digits = b.get(range)?;
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        std::str::from_utf8(digits).ok()?.parse().ok()
-    };
-    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || b.get(13) != Some(&b':') {
-        return None;
-    }
-    if !matches!(b.get(10), Some(b'T' | b't' | b' ')) || b.get(16) != Some(&b':') {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return None;
-    }
-    if second > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut nanos = 0i64;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            if i - start < 9 {
-                nanos = nanos * 10 + i64::from(b[i] - b'0');
-            }
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        for _ in (i - start)..9 {
-            nanos *= 10;
-        }
-    }
-    let offset_secs = match b.get(i) {
-        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
-        Some(sign @ (b'+' | b'-')) if i + 6 == b.len() && b.get(i + 3) == Some(&b':') => {
-            let secs = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
-            if *sign == b'+' { secs } else { -secs }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
-    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Formats nanoseconds since the epoch as a civil UTC date and time (the inverse of
-/// [`days_from_civil`]).
+/// Splits nanoseconds since the epoch into a civil UTC date and time:
+/// `(year, month, day, hour, minute, second, nanosecond)`.
 pub(crate) fn civil_from_nanos(nanos: i64) -> (i64, i64, i64, i64, i64, i64, i64) {
-    let secs = nanos.div_euclid(1_000_000_000);
-    let frac = nanos.rem_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let tod = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let time = Timestamp::from_unix_nanos(nanos);
+    let (year, month, day) = civil_from_days(time.seconds().div_euclid(86_400));
+    let of_day = time.seconds().rem_euclid(86_400);
     (
         year,
-        month,
-        day,
-        tod / 3600,
-        tod % 3600 / 60,
-        tod % 60,
-        frac,
+        i64::from(month),
+        i64::from(day),
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60,
+        i64::from(time.subsec_nanos()),
     )
 }
 

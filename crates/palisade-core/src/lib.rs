@@ -1,7 +1,8 @@
 //! The nouns every other Palisade crate speaks: [`Resource`] (an inventory object and where it came
 //! from), [`Node`] (the object's tree with source positions), [`Check`] (a catalogue entry),
 //! [`Finding`] (a check that holds for a resource, with evidence and a fix), [`Severity`], and
-//! what is inside an image: [`Package`], [`Distro`], [`Sbom`].
+//! what is inside an image: [`Package`], [`Distro`], [`Sbom`]. [`time`] is the one RFC 3339
+//! parser and formatter.
 //!
 //! This crate must not do I/O: no files, no sockets, no environment, no clock. Everything here is a
 //! plain value or a pure function so each stage of the pipeline can be built and tested alone.
@@ -14,9 +15,10 @@ pub mod finding;
 pub mod package;
 pub mod resource;
 pub mod severity;
+pub mod time;
 pub mod tree;
 
-pub use alert::{Alert, AlertSeverity, Entities, Mitre};
+pub use alert::{Alert, AlertAggregator, AlertSeverity, Entities, Mitre};
 pub use check::{Category, Check, Frameworks};
 pub use finding::{Evidence, Finding, NotAssessed, SourceError, Suppression, SuppressionSource};
 pub use package::{

@@ -5,10 +5,11 @@
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use anyhow::{Context, Result, anyhow};
 use palisade_core::Sbom;
+use palisade_core::time::{Precision, Timestamp, format_rfc3339};
 use palisade_image::cache::LayerCache;
 use palisade_image::registry::{self, RegistryOptions};
 use palisade_image::sbom::{self, SbomFormat, WriteOptions};
@@ -349,10 +350,9 @@ fn sbom_file_name(reference: &str, format: &str) -> String {
     format!("{stem}.{extension}")
 }
 
+/// Now in whole seconds since the epoch, the unit the store records scan times in.
 pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+    Timestamp::from(SystemTime::now()).seconds()
 }
 
 /// A package list for a terminal: one line per package, OS packages first.
@@ -453,25 +453,9 @@ fn creation_time() -> String {
     rfc3339(seconds)
 }
 
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (Howard Hinnant's civil-from-days).
+/// Seconds since the epoch (as the store keeps them) as `YYYY-MM-DDTHH:MM:SSZ`.
 pub(crate) fn rfc3339(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    format_rfc3339(Timestamp::new(seconds, 0), Precision::Seconds)
 }
 
 #[derive(clap::Args, Debug)]

@@ -3,9 +3,10 @@
 //! malformed lines, `--follow` across log rotation; and the recommended audit policy shipped in
 //! deploy/audit.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -387,6 +388,31 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Starts `palisade audit serve` on `listen` with the `tls.crt`/`tls.key` pair and the state
+/// directory `state` under `dir`, plus `extra` arguments, and returns once it accepts connections
+/// (panicking after 20 seconds).
+fn spawn_audit_serve(listen: &str, dir: &Path, extra: &[&OsStr]) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["audit", "serve", "--listen", listen])
+        .arg("--tls-cert")
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls.key"))
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(listen).is_err() {
+        assert!(Instant::now() < deadline, "audit serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
 /// `palisade audit serve` end to end: EventList batches over TLS, alerts to a webhook sink and a
 /// syslog (TCP) sink; the webhook goes down mid-stream and comes back, and `audit serve` itself is
 /// killed after acknowledging a batch and restarted — every alert still arrives.
@@ -474,26 +500,13 @@ fn serve_delivers_through_outages_and_restarts() {
 
     let listen = format!("127.0.0.1:{}", free_port());
     let serve = |dir: &Path| {
-        let child = Command::new(env!("CARGO_BIN_EXE_palisade"))
-            .args(["audit", "serve", "--listen", &listen, "--window", "1"])
-            .arg("--tls-cert")
-            .arg(dir.join("tls.crt"))
-            .arg("--tls-key")
-            .arg(dir.join("tls.key"))
-            .arg("--config")
-            .arg(&config)
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(&listen).is_err() {
-            assert!(Instant::now() < deadline, "audit serve did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        child
+        let extra = [
+            OsStr::new("--window"),
+            OsStr::new("1"),
+            OsStr::new("--config"),
+            config.as_os_str(),
+        ];
+        spawn_audit_serve(&listen, dir, &extra)
     };
     let ca = cert.pem();
 
@@ -562,25 +575,12 @@ fn serve_with_client_ca_refuses_anonymous_clients() {
     std::fs::write(dir.join("tls.crt"), cert.pem()).unwrap();
     std::fs::write(dir.join("tls.key"), key.serialize_pem()).unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(["audit", "serve", "--listen", &listen])
-        .arg("--tls-cert")
-        .arg(dir.join("tls.crt"))
-        .arg("--tls-key")
-        .arg(dir.join("tls.key"))
-        .arg("--client-ca")
-        .arg(dir.join("tls.crt"))
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(Instant::now() < deadline, "audit serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let client_ca = dir.join("tls.crt");
+    let mut child = spawn_audit_serve(
+        &listen,
+        &dir,
+        &[OsStr::new("--client-ca"), client_ca.as_os_str()],
+    );
     let body = b"{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[]}";
     let status = std::panic::catch_unwind(|| post_tls(&listen, &cert.pem(), body)).unwrap_or(0);
     let _ = child.kill();

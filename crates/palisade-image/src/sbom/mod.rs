@@ -178,44 +178,10 @@ fn document_uuid(sbom: &Sbom) -> String {
         .to_string()
 }
 
-/// `YYYY-MM-DDThh:mm:ss[.frac](Z|±hh:mm)`, the RFC 3339 `date-time` both schemas ask for.
+/// An RFC 3339 `date-time`, the format both schemas ask for (core's parser, which also checks the
+/// date is real).
 fn is_rfc3339(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| {
-        bytes
-            .get(range)
-            .is_some_and(|part| part.iter().all(u8::is_ascii_digit))
-    };
-    let at = |index: usize, expected: &[u8]| bytes.get(index).is_some_and(|b| expected.contains(b));
-    if !(digits(0..4)
-        && at(4, b"-")
-        && digits(5..7)
-        && at(7, b"-")
-        && digits(8..10)
-        && at(10, b"Tt")
-        && digits(11..13)
-        && at(13, b":")
-        && digits(14..16)
-        && at(16, b":")
-        && digits(17..19))
-    {
-        return false;
-    }
-    let mut rest = bytes.get(19..).unwrap_or_default();
-    if let Some(fraction) = rest.strip_prefix(b".") {
-        let count = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
-        if count == 0 {
-            return false;
-        }
-        rest = fraction.get(count..).unwrap_or_default();
-    }
-    match rest {
-        b"Z" | b"z" => true,
-        [sign, h1, h2, b':', m1, m2] => {
-            matches!(sign, b'+' | b'-') && [h1, h2, m1, m2].iter().all(|b| b.is_ascii_digit())
-        }
-        _ => false,
-    }
+    palisade_core::time::parse_rfc3339(text).is_some()
 }
 
 #[cfg(test)]
@@ -229,6 +195,7 @@ mod tests {
         assert!(!is_rfc3339("2026-11-27 03:00:00Z"));
         assert!(!is_rfc3339("2026-11-27T03:00:00"));
         assert!(!is_rfc3339("2026-11-27T03:00:00.Z"));
+        assert!(!is_rfc3339("2026-02-30T03:00:00Z"));
         assert!(!is_rfc3339(""));
     }
 
