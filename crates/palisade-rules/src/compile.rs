@@ -94,7 +94,11 @@ impl Context<'_> {
                         .collect();
                     self.expand_items(&nested, out, depth + 1)?;
                 }
-                _ => out.push(item.text.clone()),
+                // A quoted item of the condition is already unquoted; items of a list
+                // definition and exception values are spliced as Falco splices them.
+                (false, _) => out
+                    .push(condition::unquote_item(&item.text).unwrap_or_else(|| item.text.clone())),
+                (true, _) => out.push(item.text.clone()),
             }
         }
         Ok(())
@@ -195,12 +199,19 @@ impl Context<'_> {
                         )));
                     }
                 };
-                // An argument on a list field selects one element (`image[0]`): a string.
-                let kind = match (info.kind, &field.arg) {
-                    (FieldType::StringList, Some(_)) => FieldType::String,
-                    (k, _) => k,
+                // An argument on a list field selects one element (`image[0]`): a string. On
+                // a several-valued field it selects one candidate (`proc.aname[2]`); without
+                // one, the test is tried on every candidate.
+                let (kind, any_of) = match (info.kind, &field.arg) {
+                    (FieldType::StringList, Some(_)) => (FieldType::String, false),
+                    (FieldType::AnyString, arg) => (FieldType::String, arg.is_none()),
+                    (FieldType::AnyNumber, arg) => (FieldType::Number, arg.is_none()),
+                    (k, _) => (k, false),
                 };
-                let test = make_test(field, kind, *op, values)?;
+                let mut test = make_test(field, kind, *op, values)?;
+                if any_of {
+                    test = Test::AnyOf(Box::new(test));
+                }
                 Cond::Check(Box::new(Check { field: fref, test }))
             }
         })
@@ -241,7 +252,9 @@ fn exception_row(exc: &ExceptionDef, row: &[ExceptionValue]) -> Result<Expr, Com
                     })
                     .collect(),
             ),
-            (false, ExceptionValue::Scalar(v)) => Rhs::Value(v.clone()),
+            (false, ExceptionValue::Scalar(v)) => {
+                Rhs::Value(condition::unquote_item(v).unwrap_or_else(|| v.clone()))
+            }
             (false, ExceptionValue::List(_)) => {
                 return Err(CompileError::Invalid(format!(
                     "exception `{}`: operator `{comp}` on `{field}` takes a single value, not a list",
@@ -427,6 +440,25 @@ fn make_test(
             ),
             _ => return Err(mismatch("IP address")),
         },
+        FieldType::IpNet => {
+            let nets = values
+                .iter()
+                .map(|v| {
+                    Net::parse(v).ok_or_else(|| {
+                        CompileError::Invalid(format!(
+                            "`{v}` is not an IP network or address (field `{field}`)"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            match (op, nets.first()) {
+                (Op::Eq | Op::Ne, Some(net)) => Test::Net(op == Op::Eq, *net),
+                (Op::In | Op::Intersects, _) => Test::IpIn(nets),
+                _ => return Err(mismatch("IP network")),
+            }
+        }
+        // Resolved to their scalar types by the caller.
+        FieldType::AnyString | FieldType::AnyNumber => return Err(mismatch("multi-valued")),
         FieldType::StringList => {
             let set: StrSet = values.into_iter().collect();
             match op {

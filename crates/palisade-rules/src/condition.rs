@@ -163,6 +163,28 @@ pub(crate) fn parse(input: &str) -> Result<Expr, ParseError> {
     Ok(expr)
 }
 
+/// The value a list item denotes once spliced into a condition, as Falco does it (the list's
+/// items are pasted into the condition text, which libsinsp's parser then reads): an item that
+/// is itself one quoted string (`'"10.0.0.0/8"'`, `"'/usr/bin'"`) loses its quotes and has its
+/// escapes decoded; anything else is the item as written (`None`).
+pub(crate) fn unquote_item(item: &str) -> Option<String> {
+    let trimmed = item.trim_matches(|c: char| u8::try_from(c).is_ok_and(is_blank));
+    if !trimmed.starts_with(['"', '\'']) {
+        return None;
+    }
+    let mut p = Parser {
+        s: trimmed.as_bytes(),
+        text: trimmed,
+        pos: 0,
+        depth: 0,
+        last: String::new(),
+    };
+    match p.quoted() {
+        Ok(Some(value)) if p.pos == p.s.len() => Some(value),
+        _ => None,
+    }
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,

@@ -112,12 +112,18 @@ pub(crate) enum Test {
     NumIn(Vec<i64>),
     Bool(bool, bool),
     BoolIn(Vec<bool>),
+    /// `=` (true) or `!=` (false) an address.
     Ip(bool, IpAddr),
+    /// `=` (true) or `!=` (false) a network: membership, as libsinsp's IPNET fields.
+    Net(bool, Net),
     IpIn(Vec<Net>),
     /// Every element of the list field is in the set.
     ListIn(StrSet),
     /// Some element of the list field is in the set.
     ListIntersects(StrSet),
+    /// The inner test on a field with several candidate values (`proc.aname`): true when it
+    /// holds for one of them.
+    AnyOf(Box<Test>),
 }
 
 impl Cond {
@@ -233,15 +239,9 @@ impl Test {
             Test::NumIn(set) => as_number(value).is_some_and(|v| set.contains(&v)),
             Test::Bool(eq, b) => as_bool(value).is_some_and(|v| (v == *b) == *eq),
             Test::BoolIn(set) => as_bool(value).is_some_and(|v| set.contains(&v)),
-            Test::Ip(eq, ip) => with_text(value, |s| {
-                s.parse::<IpAddr>().is_ok_and(|v| (v == *ip) == *eq)
-            })
-            .unwrap_or(false),
-            Test::IpIn(nets) => with_text(value, |s| {
-                s.parse::<IpAddr>()
-                    .is_ok_and(|v| nets.iter().any(|n| n.contains(v)))
-            })
-            .unwrap_or(false),
+            Test::Ip(eq, ip) => ends_match(value, *eq, |v| v == *ip),
+            Test::Net(eq, net) => ends_match(value, *eq, |v| net.contains(v)),
+            Test::IpIn(nets) => ends_match(value, true, |v| nets.iter().any(|n| n.contains(v))),
             Test::ListIn(set) => match value {
                 FieldValue::List(items) => items.iter().all(|i| set.contains(i.as_ref())),
                 other => with_text(other, |s| set.contains(s)).unwrap_or(false),
@@ -250,7 +250,32 @@ impl Test {
                 FieldValue::List(items) => items.iter().any(|i| set.contains(i.as_ref())),
                 other => with_text(other, |s| set.contains(s)).unwrap_or(false),
             },
+            Test::AnyOf(inner) => match value {
+                FieldValue::List(items) => items
+                    .iter()
+                    .any(|i| inner.matches(&FieldValue::Str(std::borrow::Cow::Borrowed(i)))),
+                other => inner.matches(other),
+            },
         }
+    }
+}
+
+/// An address test on an IP or network field, following libsinsp's `compare_ip`/`compare_net`:
+/// a value with several addresses (both ends of a connection, `fd.ip`/`fd.net`) satisfies `=`
+/// and `in` when one end does, and `!=` only when no end equals / lies in the operand. An
+/// unparsable address satisfies nothing.
+fn ends_match(value: &FieldValue<'_>, eq: bool, hit: impl Fn(IpAddr) -> bool) -> bool {
+    let test = |s: &str| s.trim().parse::<IpAddr>().ok().map(&hit);
+    match value {
+        FieldValue::List(items) if items.len() > 1 => {
+            let mut hits = items.iter().map(|i| test(i));
+            if eq {
+                hits.any(|h| h == Some(true))
+            } else {
+                hits.all(|h| h == Some(false))
+            }
+        }
+        other => with_text(other, test).flatten().is_some_and(|h| h == eq),
     }
 }
 

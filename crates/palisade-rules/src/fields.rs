@@ -9,11 +9,25 @@ pub enum FieldType {
     /// An unsigned or signed integer (`ka.response.code`, `proc.pid`, `fd.sport`).
     Number,
     Bool,
-    /// An IP address (`fd.sip`): compared as text, and with CIDR networks by `in`.
+    /// An IP address (`fd.sip`): `=`/`!=` take an address, `in` addresses or CIDR networks.
+    /// A [`FieldValue::List`] value holds both ends of a connection (libsinsp's `fd.ip`):
+    /// `=`/`in` hold when one end matches, `!=` when neither does.
     Ip,
+    /// A network field (libsinsp's IPNET: `fd.net`, `fd.snet`, `fd.cnet`, `fd.lnet`,
+    /// `fd.rnet`): the value is an address, and `=`/`!=`/`in` test its membership in the CIDR
+    /// networks (or single addresses) of the rule. Several addresses (a [`FieldValue::List`],
+    /// both ends for `fd.net`) behave as for [`FieldType::Ip`].
+    IpNet,
     /// A list of strings (`ka.user.groups`, `ka.req.pod.containers.image`): `in`,
     /// `intersects` and `contains` test its elements.
     StringList,
+    /// A string field with several candidate values, any of which may satisfy a test, as
+    /// libsinsp's `proc.aname` without an index (every ancestor's name): a scalar test on a
+    /// [`FieldValue::List`] value holds when it holds for some element; an empty list is a
+    /// missing value (every test false, only `not` makes it true).
+    AnyString,
+    /// The numeric counterpart of [`FieldType::AnyString`] (`proc.apid`).
+    AnyNumber,
 }
 
 /// A field the source provides.

@@ -60,8 +60,6 @@ pub(crate) struct RuleDef {
     pub enabled: bool,
     pub exceptions: Vec<ExceptionDef>,
     pub skip_if_unknown_filter: bool,
-    /// Where the rule item starts.
-    pub loc: Loc,
     /// Where its (last written) `condition` and `output` values are: errors in them point there.
     pub condition_loc: Loc,
     pub output_loc: Loc,
@@ -808,7 +806,6 @@ impl<'d> Reader<'d> {
             enabled: enabled.unwrap_or(true),
             exceptions: exceptions.unwrap_or_default(),
             skip_if_unknown_filter: skip.unwrap_or(false),
-            loc: self.loc(item.line),
             condition_loc,
             output_loc,
         };
