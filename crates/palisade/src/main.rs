@@ -18,6 +18,7 @@ mod output;
 mod policy_cmd;
 mod sbom_cmd;
 mod scan;
+mod sensor_cmd;
 mod vuln_cmd;
 
 use std::path::PathBuf;
@@ -62,6 +63,10 @@ enum Command {
     /// Control-plane threat detection from Kubernetes audit logs.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run-time threat detection on this node: eBPF programs watch processes, files and
+    /// connections, attributed to containers and pods.
+    #[command(subcommand)]
+    Sensor(SensorCommand),
     /// The advisory database (OSV, CISA KEV, FIRST EPSS) in $PALISADE_HOME/advisories.db.
     #[command(subcommand)]
     Db(DbCommand),
@@ -80,6 +85,16 @@ enum AuditCommand {
     /// Serve kube-apiserver's audit webhook backend over HTTPS (`EventList` batches), raising
     /// alerts to the sinks of palisade.yaml.
     Serve(audit_serve::AuditServeArgs),
+}
+
+#[derive(Subcommand)]
+enum SensorCommand {
+    /// Load the eBPF programs and raise alerts until stopped (root, or CAP_BPF + CAP_PERFMON +
+    /// CAP_SYS_RESOURCE).
+    Run(sensor_cmd::SensorRunArgs),
+    /// What this kernel supports (BTF, tracepoints, ring buffer) and which detections would be
+    /// degraded; exit 1 when the sensor cannot run.
+    Check(sensor_cmd::SensorCheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -323,6 +338,8 @@ fn main() -> ExitCode {
         Command::Rescan(args) => vuln_cmd::rescan(args),
         Command::Audit(AuditCommand::Analyze(args)) => audit_cmd::analyze(args),
         Command::Audit(AuditCommand::Serve(args)) => audit_serve::serve(args),
+        Command::Sensor(SensorCommand::Run(args)) => sensor_cmd::run(args),
+        Command::Sensor(SensorCommand::Check(args)) => sensor_cmd::check(args),
         Command::Db(DbCommand::Import(args)) => db_cmd::import(args),
         Command::Db(DbCommand::Update(args)) => db_cmd::update(args),
         Command::Db(DbCommand::Status(args)) => db_cmd::status(args),

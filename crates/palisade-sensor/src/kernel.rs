@@ -1,0 +1,512 @@
+//! What the running kernel offers the sensor, for `palisade sensor check` and for the loader's
+//! report: BTF, tracefs, each tracepoint the programs attach to, ring buffers, the helpers the
+//! programs call. Each probe names the detections that go blind without it, so a missing
+//! tracepoint reads as "these rules are degraded" rather than as a bare error.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where a program attaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachKind {
+    /// `BPF_PROG_TYPE_TRACEPOINT` on `events/<category>/<name>`.
+    TracePoint,
+    /// `BPF_PROG_TYPE_RAW_TRACEPOINT` on a tracepoint of the `<category>` group.
+    RawTracePoint,
+}
+
+/// One kernel program of `bpf/sensor.bpf.c` and the detections that depend on it.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeSpec {
+    /// The C function name (aya's program name).
+    pub program: &'static str,
+    pub kind: AttachKind,
+    pub category: &'static str,
+    pub tracepoint: &'static str,
+    pub detections: &'static [&'static str],
+}
+
+const PROCESS: &[&str] = &[
+    "process execution (every exec-based rule: shells, miners, package managers, attack tools)",
+    "binary drift detection and blocking",
+];
+const FORK: &[&str] = &[
+    "process tree (parent names, proc.aname)",
+    "namespace creation via clone",
+];
+const EXIT: &[&str] =
+    &["process table cleanup (memory stays bounded only by periodic /proc rescans)"];
+const CLONE_FLAGS: &[&str] = &["namespace creation via clone flags"];
+const OPEN: &[&str] = &[
+    "writes below binary and /etc directories",
+    "reads of /etc/shadow, kubeconfig, service account tokens",
+];
+const CONNECT: &[&str] = &[
+    "reverse shell",
+    "mining-pool connections",
+    "cloud metadata (IMDS) access",
+    "Kubernetes API access from a container",
+];
+const ACCEPT: &[&str] = &["inbound connections (SSH server in a container)"];
+const LISTEN: &[&str] = &["listening sockets (SSH server in a container)"];
+const DUP: &[&str] = &["reverse shell (socket duplicated onto stdin/stdout/stderr)"];
+const PTRACE: &[&str] = &["ptrace attach"];
+const SETID: &[&str] = &["privilege changes (setuid family)"];
+const CAPSET: &[&str] = &["capability changes"];
+const MODULE: &[&str] = &["kernel module load"];
+const MEMFD: &[&str] = &["fileless execution (memfd_create)"];
+const MOUNT: &[&str] = &["mounts from a container (escape attempts)"];
+const NAMESPACES: &[&str] = &["namespace creation or nsenter from a container"];
+const TAMPER: &[&str] = &["history cleared, system logs removed, timestamps tampered"];
+const BPF: &[&str] = &["bpf() use from a container"];
+
+macro_rules! tp {
+    ($program:literal, $name:literal, $detections:expr) => {
+        ProbeSpec {
+            program: $program,
+            kind: AttachKind::TracePoint,
+            category: "syscalls",
+            tracepoint: $name,
+            detections: $detections,
+        }
+    };
+}
+
+/// Every program, in the order the loader attaches them.
+pub const PROBES: &[ProbeSpec] = &[
+    ProbeSpec {
+        program: "handle_exec",
+        kind: AttachKind::RawTracePoint,
+        category: "sched",
+        tracepoint: "sched_process_exec",
+        detections: PROCESS,
+    },
+    ProbeSpec {
+        program: "handle_fork",
+        kind: AttachKind::RawTracePoint,
+        category: "sched",
+        tracepoint: "sched_process_fork",
+        detections: FORK,
+    },
+    ProbeSpec {
+        program: "handle_exit",
+        kind: AttachKind::RawTracePoint,
+        category: "sched",
+        tracepoint: "sched_process_exit",
+        detections: EXIT,
+    },
+    tp!("enter_clone", "sys_enter_clone", CLONE_FLAGS),
+    tp!("exit_clone", "sys_exit_clone", CLONE_FLAGS),
+    tp!("enter_clone3", "sys_enter_clone3", CLONE_FLAGS),
+    tp!("exit_clone3", "sys_exit_clone3", CLONE_FLAGS),
+    tp!("enter_openat", "sys_enter_openat", OPEN),
+    tp!("exit_openat", "sys_exit_openat", OPEN),
+    tp!("enter_openat2", "sys_enter_openat2", OPEN),
+    tp!("exit_openat2", "sys_exit_openat2", OPEN),
+    tp!("enter_open", "sys_enter_open", OPEN),
+    tp!("exit_open", "sys_exit_open", OPEN),
+    tp!("enter_creat", "sys_enter_creat", OPEN),
+    tp!("exit_creat", "sys_exit_creat", OPEN),
+    tp!("enter_connect", "sys_enter_connect", CONNECT),
+    tp!("exit_connect", "sys_exit_connect", CONNECT),
+    tp!("exit_accept4", "sys_exit_accept4", ACCEPT),
+    tp!("exit_accept", "sys_exit_accept", ACCEPT),
+    tp!("enter_bind", "sys_enter_bind", LISTEN),
+    tp!("enter_listen", "sys_enter_listen", LISTEN),
+    tp!("enter_dup", "sys_enter_dup", DUP),
+    tp!("exit_dup", "sys_exit_dup", DUP),
+    tp!("enter_dup2", "sys_enter_dup2", DUP),
+    tp!("enter_dup3", "sys_enter_dup3", DUP),
+    tp!("enter_ptrace", "sys_enter_ptrace", PTRACE),
+    tp!("enter_setuid", "sys_enter_setuid", SETID),
+    tp!("enter_setreuid", "sys_enter_setreuid", SETID),
+    tp!("enter_setresuid", "sys_enter_setresuid", SETID),
+    tp!("enter_setfsuid", "sys_enter_setfsuid", SETID),
+    tp!("enter_setgid", "sys_enter_setgid", SETID),
+    tp!("enter_setregid", "sys_enter_setregid", SETID),
+    tp!("enter_setresgid", "sys_enter_setresgid", SETID),
+    tp!("enter_setfsgid", "sys_enter_setfsgid", SETID),
+    tp!("enter_capset", "sys_enter_capset", CAPSET),
+    ProbeSpec {
+        program: "enter_raw_syscall",
+        kind: AttachKind::TracePoint,
+        category: "raw_syscalls",
+        tracepoint: "sys_enter",
+        detections: MODULE,
+    },
+    tp!("enter_memfd_create", "sys_enter_memfd_create", MEMFD),
+    tp!("enter_mount", "sys_enter_mount", MOUNT),
+    tp!("enter_umount", "sys_enter_umount", MOUNT),
+    tp!("enter_unshare", "sys_enter_unshare", NAMESPACES),
+    tp!("enter_setns", "sys_enter_setns", NAMESPACES),
+    tp!("enter_unlink", "sys_enter_unlink", TAMPER),
+    tp!("enter_unlinkat", "sys_enter_unlinkat", TAMPER),
+    tp!("enter_rename", "sys_enter_rename", TAMPER),
+    tp!("enter_renameat", "sys_enter_renameat", TAMPER),
+    tp!("enter_renameat2", "sys_enter_renameat2", TAMPER),
+    tp!("enter_truncate", "sys_enter_truncate", TAMPER),
+    tp!("enter_utimensat", "sys_enter_utimensat", TAMPER),
+    tp!("enter_bpf", "sys_enter_bpf", BPF),
+];
+
+/// The state of one probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeState {
+    /// Loaded and attached (loader report).
+    Attached,
+    /// The tracepoint exists (check report, nothing loaded).
+    Available,
+    /// The tracepoint does not exist on this kernel.
+    Missing,
+    /// Could not be checked or loaded; the reason (verifier message, tracefs absent...).
+    Failed(String),
+}
+
+impl ProbeState {
+    pub fn is_usable(&self) -> bool {
+        matches!(self, ProbeState::Attached | ProbeState::Available)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeReport {
+    pub program: &'static str,
+    /// `category/name`.
+    pub attach_point: String,
+    pub state: ProbeState,
+    pub detections: &'static [&'static str],
+}
+
+/// A yes/no capability with the evidence behind the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capability {
+    pub present: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelReport {
+    /// `uname -r`.
+    pub release: String,
+    /// Whether this palisade binary carries its eBPF programs (built with clang).
+    pub programs_embedded: bool,
+    pub btf: Capability,
+    pub tracefs: Capability,
+    pub ring_buffer: Capability,
+    pub send_signal: Capability,
+    /// bpf_loop (5.17+): the exec program walks the executable's path with it.
+    pub bpf_loop: Capability,
+    pub probes: Vec<ProbeReport>,
+}
+
+impl KernelReport {
+    /// Detections that lose at least one probe, with the probes they miss.
+    pub fn degraded(&self) -> Vec<(&'static str, Vec<&'static str>)> {
+        let mut degraded: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+        for probe in self.probes.iter().filter(|p| !p.state.is_usable()) {
+            for &detection in probe.detections {
+                match degraded.iter_mut().find(|(name, _)| *name == detection) {
+                    Some((_, programs)) => programs.push(probe.program),
+                    None => degraded.push((detection, vec![probe.program])),
+                }
+            }
+        }
+        degraded
+    }
+
+    /// Whether the sensor can run at all: programs embedded, BTF for CO-RE, ring buffers, and
+    /// the exec probe (without which nothing is attributed).
+    pub fn usable(&self) -> bool {
+        self.programs_embedded
+            && self.btf.present
+            && self.ring_buffer.present
+            && self.bpf_loop.present
+            && self
+                .probes
+                .iter()
+                .any(|p| p.program == "handle_exec" && p.state.is_usable())
+    }
+}
+
+fn mark(present: bool) -> &'static str {
+    if present { "ok  " } else { "MISS" }
+}
+
+impl fmt::Display for KernelReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "kernel {}", self.release)?;
+        let programs = Capability {
+            present: self.programs_embedded,
+            detail: if self.programs_embedded {
+                "embedded in this binary".into()
+            } else {
+                "this palisade was built without clang: install clang and libbpf-dev and rebuild"
+                    .into()
+            },
+        };
+        for (name, capability) in [
+            ("eBPF programs", &programs),
+            ("BTF", &self.btf),
+            ("tracefs", &self.tracefs),
+            ("ring buffer", &self.ring_buffer),
+            ("bpf_send_signal", &self.send_signal),
+            ("bpf_loop", &self.bpf_loop),
+        ] {
+            writeln!(
+                f,
+                "  [{}] {name:<16} {}",
+                mark(capability.present),
+                capability.detail
+            )?;
+        }
+        writeln!(f, "probes:")?;
+        for probe in &self.probes {
+            let state = match &probe.state {
+                ProbeState::Attached => "attached".to_string(),
+                ProbeState::Available => "available".to_string(),
+                ProbeState::Missing => "missing".to_string(),
+                ProbeState::Failed(reason) => format!("failed: {reason}"),
+            };
+            writeln!(
+                f,
+                "  [{}] {:<20} {:<36} {state}",
+                mark(probe.state.is_usable()),
+                probe.program,
+                probe.attach_point
+            )?;
+        }
+        let degraded = self.degraded();
+        if degraded.is_empty() {
+            writeln!(f, "no detection is degraded")?;
+        } else {
+            writeln!(f, "degraded detections:")?;
+            for (detection, programs) in degraded {
+                writeln!(f, "  - {detection} (missing {})", programs.join(", "))?;
+            }
+        }
+        if !self.send_signal.present {
+            writeln!(f, "  - binary drift blocking (bpf_send_signal unavailable)")?;
+        }
+        write!(
+            f,
+            "verdict: {}",
+            if self.usable() {
+                "the sensor can run"
+            } else {
+                "the sensor cannot run on this kernel"
+            }
+        )
+    }
+}
+
+/// Where tracefs is mounted, if it is.
+pub fn tracefs_mount() -> Option<PathBuf> {
+    ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|path| path.join("events").is_dir())
+}
+
+/// Mounts tracefs on /sys/kernel/tracing when no tracefs is mounted (it is not by default on
+/// some hosts and aya attaches tracepoints through it). Returns where it is mounted.
+pub fn ensure_tracefs() -> Result<PathBuf, String> {
+    if let Some(path) = tracefs_mount() {
+        return Ok(path);
+    }
+    // tracefs directories are root-only: for anyone else "not mounted" would be a wrong guess.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("tracefs cannot be inspected or mounted without root".to_string());
+    }
+    let target = Path::new("/sys/kernel/tracing");
+    // SAFETY: all pointers are valid NUL-terminated C strings for the duration of the call.
+    let rc = unsafe {
+        libc::mount(
+            c"tracefs".as_ptr(),
+            c"/sys/kernel/tracing".as_ptr(),
+            c"tracefs".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(format!(
+            "tracefs is not mounted and mounting it on {} failed: {}",
+            target.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    tracefs_mount().ok_or_else(|| format!("tracefs mounted on {} has no events/", target.display()))
+}
+
+/// The kernel release from uname(2).
+pub fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// `major.minor` of a release string like "6.18.0-1-amd64".
+fn kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+fn since(release: &str, needed: (u32, u32), what: &str) -> Capability {
+    match kernel_version(release) {
+        Some(version) => Capability {
+            present: version >= needed,
+            detail: format!(
+                "{what} needs Linux {}.{}+, this is {}.{}",
+                needed.0, needed.1, version.0, version.1
+            ),
+        },
+        None => Capability {
+            present: false,
+            detail: format!("cannot parse kernel release {release:?}"),
+        },
+    }
+}
+
+/// Checks the kernel without loading any program. Mounts tracefs when it is missing (as the
+/// sensor would) so that the tracepoints can be listed.
+pub fn check_kernel() -> KernelReport {
+    let release = kernel_release();
+    let btf_path = Path::new("/sys/kernel/btf/vmlinux");
+    let btf = Capability {
+        present: btf_path.is_file(),
+        detail: if btf_path.is_file() {
+            format!("{} (CO-RE relocations)", btf_path.display())
+        } else {
+            "no /sys/kernel/btf/vmlinux: the kernel lacks CONFIG_DEBUG_INFO_BTF, CO-RE programs cannot load"
+                .to_string()
+        },
+    };
+    let tracefs_result = ensure_tracefs();
+    let tracefs = match &tracefs_result {
+        Ok(path) => Capability {
+            present: true,
+            detail: path.display().to_string(),
+        },
+        Err(reason) => Capability {
+            present: false,
+            detail: reason.clone(),
+        },
+    };
+    let probes = PROBES
+        .iter()
+        .map(|spec| ProbeReport {
+            program: spec.program,
+            attach_point: format!("{}/{}", spec.category, spec.tracepoint),
+            state: match &tracefs_result {
+                Ok(root) => {
+                    if root
+                        .join("events")
+                        .join(spec.category)
+                        .join(spec.tracepoint)
+                        .is_dir()
+                    {
+                        ProbeState::Available
+                    } else {
+                        ProbeState::Missing
+                    }
+                }
+                Err(reason) => ProbeState::Failed(reason.clone()),
+            },
+            detections: spec.detections,
+        })
+        .collect();
+    KernelReport {
+        programs_embedded: crate::bpf::programs_embedded(),
+        btf,
+        tracefs,
+        ring_buffer: since(&release, (5, 8), "BPF_MAP_TYPE_RINGBUF"),
+        send_signal: since(&release, (5, 3), "bpf_send_signal"),
+        bpf_loop: since(&release, (5, 17), "bpf_loop"),
+        release,
+        probes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(states: &[(&'static str, ProbeState)]) -> KernelReport {
+        let yes = Capability {
+            present: true,
+            detail: String::new(),
+        };
+        KernelReport {
+            release: "6.18.0".into(),
+            programs_embedded: true,
+            btf: yes.clone(),
+            tracefs: yes.clone(),
+            ring_buffer: yes.clone(),
+            send_signal: yes.clone(),
+            bpf_loop: yes,
+            probes: PROBES
+                .iter()
+                .map(|spec| ProbeReport {
+                    program: spec.program,
+                    attach_point: format!("{}/{}", spec.category, spec.tracepoint),
+                    state: states
+                        .iter()
+                        .find(|(name, _)| *name == spec.program)
+                        .map(|(_, state)| state.clone())
+                        .unwrap_or(ProbeState::Attached),
+                    detections: spec.detections,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn missing_probe_degrades_its_detections() {
+        let report = report(&[("enter_raw_syscall", ProbeState::Missing)]);
+        let degraded = report.degraded();
+        assert_eq!(
+            degraded,
+            vec![("kernel module load", vec!["enter_raw_syscall"])]
+        );
+        assert!(report.usable());
+        let text = report.to_string();
+        assert!(text.contains("degraded detections:"), "{text}");
+        assert!(
+            text.contains("kernel module load (missing enter_raw_syscall)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn missing_exec_probe_makes_the_sensor_unusable() {
+        let report = report(&[("handle_exec", ProbeState::Failed("verifier".into()))]);
+        assert!(!report.usable());
+        assert!(report.to_string().contains("cannot run"));
+    }
+
+    #[test]
+    fn every_program_name_is_unique() {
+        for (index, spec) in PROBES.iter().enumerate() {
+            assert!(
+                PROBES
+                    .iter()
+                    .skip(index + 1)
+                    .all(|other| other.program != spec.program),
+                "{} twice",
+                spec.program
+            );
+        }
+    }
+
+    #[test]
+    fn parses_kernel_versions() {
+        assert_eq!(kernel_version("6.18.0-1-amd64"), Some((6, 18)));
+        assert_eq!(kernel_version("5.4"), Some((5, 4)));
+        assert_eq!(kernel_version("garbage"), None);
+        assert!(!since("5.4.0", (5, 8), "x").present);
+        assert!(since("6.1.0", (5, 8), "x").present);
+    }
+}
