@@ -15,7 +15,7 @@
 //! COUNT is the number of operations. The rate is in *sensor events* per second, because that is
 //! what the targets are stated in: one operation is several kernel events (exec = fork + exec +
 //! exit, connect = connect + the listener's accept, open = one open). Prints
-//! `ops=<n> events=<expected sensor events> seconds=<s>` on stdout.
+//! `ops=<n> events=<expected sensor events> seconds=<wall> cpu=<user + system, with children>`.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -116,6 +116,19 @@ fn run_op(
     }
 }
 
+/// User + system time of this process (or of its waited-for children: the execs), which other
+/// work on a loaded machine disturbs far less than the wall time.
+fn cpu_seconds(who: libc::c_int) -> f64 {
+    // SAFETY: an all-zero `rusage` is a valid value, and getrusage only writes into it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable `struct rusage`.
+    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 /// Closes with a reset instead of a FIN: tens of thousands of connects otherwise leave as many
 /// TIME_WAIT sockets, and the kernel's search for a free local port slows every later connect
 /// (to milliseconds each), which would time the port search rather than the sensor.
@@ -197,7 +210,10 @@ fn main() -> ExitCode {
     }
     let seconds = start.elapsed().as_secs_f64();
     let _ = std::fs::remove_dir_all(&dir);
-    println!("ops={done} events={events} seconds={seconds:.3}");
+    println!(
+        "ops={done} events={events} seconds={seconds:.3} cpu={:.3}",
+        cpu_seconds(libc::RUSAGE_SELF) + cpu_seconds(libc::RUSAGE_CHILDREN)
+    );
     if let Some(rate) = rate {
         let achieved = events as f64 / seconds.max(1e-9);
         // The script reads this: a paced run that fell behind measured a lower rate than asked.
