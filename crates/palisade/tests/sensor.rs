@@ -92,6 +92,16 @@ fn start_sensor(name: &str, config: &str, extra: &[&str]) -> RunningSensor {
     }
 }
 
+/// A test that fails before `stop` must not leave a sensor attached to the kernel.
+impl Drop for RunningSensor {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl RunningSensor {
     /// Stops the sensor (SIGTERM: it flushes held alerts) and returns every alert it wrote.
     fn stop(mut self) -> Vec<Value> {

@@ -288,7 +288,17 @@ impl Probes {
                     out.push(event);
                     count += 1;
                 }
-                Err(_) => self.decode_errors += 1,
+                Err(error) => {
+                    self.decode_errors += 1;
+                    // Sampled: the first and then every 10,000th, so a kernel/userspace layout
+                    // mismatch is visible without flooding the log.
+                    if self.decode_errors % 10_000 == 1 {
+                        eprintln!(
+                            "palisade sensor: undecodable ring-buffer record ({} so far): {error}",
+                            self.decode_errors
+                        );
+                    }
+                }
             }
         }
         count
