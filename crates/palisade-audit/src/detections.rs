@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
+pub use palisade_core::alert::Detection;
 use palisade_core::{Alert, AlertAggregator, AlertSeverity, Entities, Mitre};
 use palisade_rules::{LoadError, Match, RuleFile, RuleInfo, Ruleset};
 use serde::Serialize;
@@ -24,23 +25,6 @@ pub const BUILTIN_RULES_NAME: &str = "palisade:builtin/detections.yaml";
 
 /// The alert type of rules Palisade has no metadata for.
 pub const CUSTOM_ALERT_TYPE: &str = "K8S_CustomRule";
-
-/// What a built-in rule's alert means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Detection {
-    /// The rule's name in `rules/detections.yaml`.
-    pub rule: &'static str,
-    /// `K8S_…`; Defender's ID where Defender has the same detection.
-    pub alert_type: &'static str,
-    pub display_name: &'static str,
-    pub severity: AlertSeverity,
-    /// ATT&CK tactics, written as Defender's table writes them.
-    pub tactics: &'static [&'static str],
-    pub techniques: &'static [&'static str],
-    /// Microsoft Threat Matrix for Kubernetes technique, when it has one.
-    pub threat_matrix: Option<&'static str>,
-    pub remediation: &'static str,
-}
 
 use AlertSeverity::{High, Low, Medium};
 
@@ -524,11 +508,7 @@ fn build_alert(info: &RuleInfo, m: Match, event: &AuditEvent, cluster: Option<&s
         Some(d) => (
             d.alert_type.to_string(),
             d.severity,
-            Mitre {
-                tactics: d.tactics.iter().map(|t| t.to_string()).collect(),
-                techniques: d.techniques.iter().map(|t| t.to_string()).collect(),
-                threat_matrix: d.threat_matrix.map(str::to_string),
-            },
+            d.mitre(),
             d.remediation.to_string(),
         ),
         None => (

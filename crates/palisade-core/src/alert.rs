@@ -54,6 +54,35 @@ pub struct Mitre {
     pub threat_matrix: Option<String>,
 }
 
+/// What a built-in detection's alert means: the metadata the audit-log and node detectors keep
+/// beside their rule files, keyed by rule name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detection {
+    /// The rule's name in its built-in rule file.
+    pub rule: &'static str,
+    /// `K8S_…` (audit log) or `K8S.NODE_…` (node); Defender's ID where Defender has the same
+    /// detection.
+    pub alert_type: &'static str,
+    pub display_name: &'static str,
+    pub severity: AlertSeverity,
+    /// ATT&CK tactics, written as Defender's table writes them.
+    pub tactics: &'static [&'static str],
+    pub techniques: &'static [&'static str],
+    /// Microsoft Threat Matrix for Kubernetes technique, when it has one.
+    pub threat_matrix: Option<&'static str>,
+    pub remediation: &'static str,
+}
+
+impl Detection {
+    pub fn mitre(&self) -> Mitre {
+        Mitre {
+            tactics: self.tactics.iter().map(|t| t.to_string()).collect(),
+            techniques: self.techniques.iter().map(|t| t.to_string()).collect(),
+            threat_matrix: self.threat_matrix.map(str::to_string),
+        }
+    }
+}
+
 impl Mitre {
     /// MITRE from Falco-style tags: `T1611`/`T1552.007` are techniques, `mitre_privilege_escalation`
     /// a tactic (written `PrivilegeEscalation`, as Defender writes it). Tactic-ID tags (`TA0003`)

@@ -72,3 +72,29 @@ pub trait Event {
     /// The value of field `id` (from [`FieldSource::field`]) with its bracket `argument`.
     fn value(&self, id: u32, argument: Option<&str>) -> FieldValue<'_>;
 }
+
+/// Declares an event source's field table: `enum Field` (its discriminant is the
+/// [`FieldInfo::id`]) and `FIELDS` (name, field, type, argument), from lines of
+/// `Variant = "name", Type, ARGUMENT;` where ARGUMENT is [`NO_ARGUMENT`], [`INDEX_ARGUMENT`] or
+/// [`KEY_ARGUMENT`]. Shared by the audit (`ka.*`) and syscall (`evt.*`) sources.
+#[macro_export]
+macro_rules! field_table {
+    ($( $variant:ident = $name:literal, $kind:ident, $arg:expr; )*) => {
+        /// One field of the source; its discriminant is the [`FieldInfo::id`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u32)]
+        pub enum Field { $( $variant, )* }
+
+        /// Every field: name, type and whether it takes a bracket argument.
+        pub const FIELDS: &[(&str, Field, $crate::FieldType, Option<bool>)] = &[
+            $( ($name, Field::$variant, $crate::FieldType::$kind, $arg), )*
+        ];
+    };
+}
+
+/// A field that takes no bracket argument.
+pub const NO_ARGUMENT: Option<bool> = None;
+/// A field with an optional index (`proc.aname[2]`).
+pub const INDEX_ARGUMENT: Option<bool> = Some(false);
+/// A field that requires a key (`jevt.value[/requestObject/kind]`, `k8s.pod.label[app]`).
+pub const KEY_ARGUMENT: Option<bool> = Some(true);

@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 
+pub use palisade_core::alert::Detection;
 use palisade_core::alert::{ContainerEntity, PodEntity, ProcessEntity};
 use palisade_core::{Alert, AlertAggregator, AlertSeverity, Entities, Mitre};
 use palisade_rules::{LoadError, Match, Priority, RuleFile, RuleInfo, Ruleset};
@@ -28,23 +29,6 @@ pub const BUILTIN_RULES_NAME: &str = "palisade:builtin/node.yaml";
 
 /// The alert type of rules Palisade has no metadata for.
 pub const CUSTOM_ALERT_TYPE: &str = "K8S.NODE_CustomRule";
-
-/// What a built-in rule's alert means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Detection {
-    /// The rule's name in `rules/node.yaml`.
-    pub rule: &'static str,
-    /// `K8S.NODE_…`; Defender's ID where Defender has the same detection.
-    pub alert_type: &'static str,
-    pub display_name: &'static str,
-    pub severity: AlertSeverity,
-    /// ATT&CK tactics, written as Defender's table writes them.
-    pub tactics: &'static [&'static str],
-    pub techniques: &'static [&'static str],
-    /// Microsoft Threat Matrix for Kubernetes technique, when it has one.
-    pub threat_matrix: Option<&'static str>,
-    pub remediation: &'static str,
-}
 
 use AlertSeverity::{High, Low, Medium};
 
@@ -582,11 +566,7 @@ impl NodeDetector {
             Some(d) => (
                 d.alert_type.to_string(),
                 d.severity,
-                Mitre {
-                    tactics: d.tactics.iter().map(|t| t.to_string()).collect(),
-                    techniques: d.techniques.iter().map(|t| t.to_string()).collect(),
-                    threat_matrix: d.threat_matrix.map(str::to_string),
-                },
+                d.mitre(),
                 d.remediation.to_string(),
             ),
             None => (

@@ -55,26 +55,12 @@ use crate::model::{ContainerInfo, ProcessInfo};
 /// The `source:` name of syscall rules.
 pub const SOURCE_NAME: &str = "syscall";
 
-macro_rules! fields {
-    ($( $variant:ident = $name:literal, $kind:ident, $arg:expr; )*) => {
-        /// One field of the source; its discriminant is the [`FieldInfo::id`].
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[repr(u32)]
-        pub enum Field { $( $variant, )* }
+// `None`: no argument; `Some(false)`: an optional index; `Some(true)`: a required key.
+const NO: Option<bool> = palisade_rules::fields::NO_ARGUMENT;
+const INDEX: Option<bool> = palisade_rules::fields::INDEX_ARGUMENT;
+const KEY: Option<bool> = palisade_rules::fields::KEY_ARGUMENT;
 
-        /// Every field: name, type and whether it takes a bracket argument.
-        pub const FIELDS: &[(&str, Field, FieldType, Option<bool>)] = &[
-            $( ($name, Field::$variant, FieldType::$kind, $arg), )*
-        ];
-    };
-}
-
-/// `None`: no argument; `Some(false)`: an optional index; `Some(true)`: a required key.
-const NO: Option<bool> = None;
-const INDEX: Option<bool> = Some(false);
-const KEY: Option<bool> = Some(true);
-
-fields! {
+palisade_rules::field_table! {
     EvtNum = "evt.num", Number, NO;
     EvtTime = "evt.time", String, NO;
     EvtTimeIso8601 = "evt.time.iso8601", String, NO;

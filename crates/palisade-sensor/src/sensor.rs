@@ -70,6 +70,24 @@ struct KnownContainer {
     last_lookup: Instant,
 }
 
+impl KnownContainer {
+    /// Asks the resolver again (at most once per tick) while pod metadata is missing; true when
+    /// it arrived.
+    fn refresh(&mut self, pods: &PodResolver) -> bool {
+        if self.resolved || self.last_lookup.elapsed() < TICK {
+            return false;
+        }
+        self.last_lookup = Instant::now();
+        let info = pods.attribute(&self.reference);
+        if info.pod.is_none() {
+            return false;
+        }
+        self.info = info;
+        self.resolved = true;
+        true
+    }
+}
+
 pub struct Sensor {
     probes: Probes,
     report: KernelReport,
@@ -371,17 +389,8 @@ impl Sensor {
                 known.mnt_ns = exec_ns;
                 changed = true;
             }
-            if !known.resolved
-                && known.last_lookup.elapsed() >= TICK
-                && let Some(pods) = &self.pods
-            {
-                known.last_lookup = Instant::now();
-                let info = pods.attribute(&known.reference);
-                if info.pod.is_some() {
-                    known.info = info;
-                    known.resolved = true;
-                    changed = true;
-                }
+            if let Some(pods) = &self.pods {
+                changed |= known.refresh(pods);
             }
         }
         if changed {
@@ -439,17 +448,15 @@ impl Sensor {
             self.drops_reported = self.stats.dropped;
             self.last_drop_alert = Some(Instant::now());
         }
-        for known in self.containers.values_mut() {
-            if !known.resolved
-                && known.last_lookup.elapsed() >= TICK
-                && let Some(pods) = &self.pods
-            {
-                known.last_lookup = Instant::now();
-                let info = pods.attribute(&known.reference);
-                if info.pod.is_some() {
-                    known.info = info;
-                    known.resolved = true;
-                }
+        if let Some(pods) = &self.pods {
+            // Pod metadata that arrived may change which drift rule applies.
+            let updated: Vec<String> = self
+                .containers
+                .iter_mut()
+                .filter_map(|(id, known)| known.refresh(pods).then(|| id.clone()))
+                .collect();
+            for id in updated {
+                self.apply_drift_policy(&id);
             }
         }
         if self.last_drift_gc.elapsed() >= DRIFT_GC_INTERVAL {
