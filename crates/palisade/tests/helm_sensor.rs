@@ -5,108 +5,23 @@
 //!
 //! Without helm the tests fail under CI and explain themselves, and pass elsewhere.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[path = "support/helm.rs"]
+mod helm_support;
 
-use palisade_core::{Node, SourceError};
-use palisade_kube::yaml::{DocumentInfo, ObjectSink};
+use std::path::Path;
+use std::process::Output;
+
+use helm_support::{chart_dir, helm, helm_command, objects, only, repo_root, run};
 use serde_json::{Value, json};
 
 const NAMESPACE: &str = "palisade-system";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn chart_dir() -> PathBuf {
-    repo_root().join("deploy/helm/palisade")
-}
-
-/// The helm to test with, or `None` (after saying why) when a developer has none.
-fn helm() -> Option<PathBuf> {
-    let from_env = std::env::var_os("PALISADE_TEST_HELM")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from);
-    let found = from_env.clone().or_else(|| {
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .map(|dir| dir.join("helm"))
-            .find(|candidate| candidate.is_file())
-    });
-    match found {
-        Some(helm) if helm.is_file() => Some(helm),
-        _ => {
-            let why = match from_env {
-                Some(path) => format!("PALISADE_TEST_HELM={} does not exist", path.display()),
-                None => "no helm on PATH and PALISADE_TEST_HELM is not set".to_string(),
-            };
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "helm sensor tests cannot run under CI: {why} (scripts/test.sh installs helm)"
-            );
-            eprintln!("NOT RUN: helm sensor test: {why}; run scripts/test.sh");
-            None
-        }
-    }
-}
-
-fn helm_command(helm: &Path) -> Command {
-    let mut cmd = Command::new(helm);
-    // helm keeps caches and plugins under these; point them away from the developer's home.
-    let base = std::env::temp_dir().join("palisade-helm-sensor-test");
-    cmd.env("HELM_CACHE_HOME", base.join("cache"))
-        .env("HELM_CONFIG_HOME", base.join("config"))
-        .env("HELM_DATA_HOME", base.join("data"));
-    cmd
-}
-
-fn run(mut cmd: Command) -> Output {
-    let shown = format!("{cmd:?}");
-    cmd.output().unwrap_or_else(|e| panic!("{shown}: {e}"))
-}
-
 fn template(helm: &Path, args: &[&str]) -> Output {
-    let mut cmd = helm_command(helm);
-    cmd.args(["template", "palisade"])
-        .arg(chart_dir())
-        .args(["--namespace", NAMESPACE])
-        .args(args);
-    run(cmd)
+    helm_support::template(helm, NAMESPACE, args)
 }
 
 fn render(helm: &Path, args: &[&str]) -> Vec<Value> {
-    let out = template(helm, args);
-    assert!(
-        out.status.success(),
-        "helm template {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    objects(&String::from_utf8(out.stdout).unwrap())
-}
-
-/// Every object of a YAML stream, read by Palisade's own reader, as JSON.
-fn objects(yaml: &str) -> Vec<Value> {
-    struct Collect(Vec<Value>, Vec<String>);
-    impl ObjectSink for Collect {
-        fn object(&mut self, object: Node, _: &DocumentInfo) {
-            self.0.push(serde_json::to_value(&object).unwrap());
-        }
-        fn error(&mut self, error: SourceError) {
-            self.1.push(format!("{error:?}"));
-        }
-    }
-    let mut sink = Collect(Vec::new(), Vec::new());
-    palisade_kube::yaml::read_stream(yaml.as_bytes(), "rendered", &mut sink);
-    assert!(sink.1.is_empty(), "unreadable YAML: {:?}\n{yaml}", sink.1);
-    sink.0
-}
-
-fn only<'a>(objects: &'a [Value], kind: &str) -> &'a Value {
-    let of_kind: Vec<&Value> = objects.iter().filter(|o| o["kind"] == kind).collect();
-    assert_eq!(of_kind.len(), 1, "expected one {kind}: {of_kind:?}");
-    of_kind[0]
+    objects(&helm_support::render_yaml(helm, NAMESPACE, args))
 }
 
 /// `(mountPath, hostPath, readOnly)` of every hostPath mount of the first container.
