@@ -204,7 +204,10 @@ static __always_inline void submit(void *record)
 
 static __always_inline void fill_header(struct event_header *h, u32 kind)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	/* The BTF-typed task pointer lets the members below be plain loads (which the verifier
+	 * guards against faults) instead of one bpf_probe_read_kernel call per pointer hop: this
+	 * runs for every record. bpf_get_current_task_btf is 5.11+, below the 5.17 bpf_loop floor. */
+	struct task_struct *task = bpf_get_current_task_btf();
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	u64 uid_gid = bpf_get_current_uid_gid();
 
@@ -213,15 +216,15 @@ static __always_inline void fill_header(struct event_header *h, u32 kind)
 	h->boot_ns = bpf_ktime_get_boot_ns();
 	h->pid = pid_tgid >> 32;
 	h->tid = (u32)pid_tgid;
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->ppid = task->real_parent->tgid;
 	h->uid = (u32)uid_gid;
 	h->gid = uid_gid >> 32;
 	/* loginuid only exists with CONFIG_AUDIT; -1 is what the kernel shows when unset. */
 	h->loginuid = (u32)-1;
 	if (bpf_core_field_exists(task->loginuid))
-		h->loginuid = BPF_CORE_READ(task, loginuid.val);
+		h->loginuid = task->loginuid.val;
 	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	h->mnt_ns = task->nsproxy->mnt_ns->ns.inum;
 	h->result = 0;
 	h->has_result = 0;
 	h->reserved = 0;
@@ -249,12 +252,14 @@ static __always_inline bool read_user_path(struct path_key *key, const char *upa
 
 static __always_inline struct file *fd_file(long fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+	/* Plain loads through the BTF-typed task (see fill_header); the table slot itself is read
+	 * with a helper because its index is only known at run time. */
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
+	unsigned int max_fds = fdt->max_fds;
 	if (fd < 0 || fd >= max_fds)
 		return NULL;
-	struct file **table = BPF_CORE_READ(fdt, fd);
+	struct file **table = fdt->fd;
 	struct file *file = NULL;
 	bpf_probe_read_kernel(&file, sizeof(file), &table[fd]);
 	return file;
@@ -710,13 +715,150 @@ int exit_clone3(struct syscall_exit_ctx *ctx)
 	return clone_exit();
 }
 
-/* ---- open family: writes everywhere, reads of sensitive prefixes, result at exit ---- */
+/* ---- open family: writes everywhere, reads of sensitive prefixes, result at exit ----
+ *
+ * Opens are the most frequent syscall the sensor watches (compilers, interpreters and find open
+ * thousands of files a second), so their cost decides the sensor's overhead. On kernels with
+ * bpf_task_pt_regs (5.15+) one program runs, at syscall exit: the arguments are still in the
+ * registers saved at entry, so nothing has to be carried from entry to exit, and the syscall's
+ * entry tracepoint (which builds a perf record of all six arguments before any program runs) is
+ * not enabled at all. The order of the tests is by cost: the flags decide read or write for free;
+ * a read costs one path copy and one LPM lookup and is dropped there unless sensitive; only what is
+ * reported reserves ring space, and a write's path is copied straight into its record. Older
+ * kernels use the entry/exit pairing below (the loader picks; `sensor check` says which). */
 
 #define OPEN_OPEN 0
 #define OPEN_OPENAT 1
 #define OPEN_OPENAT2 2
 #define OPEN_CREAT 3
 
+#define OPEN_WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)
+
+struct open_record {
+	struct event_header h;
+	struct open_payload p;
+};
+
+#if defined(__TARGET_ARCH_arm64)
+/* x0 holds the return value by now; the kernel keeps the first argument in orig_x0. */
+#define SYSCALL_ARG0(regs) ((regs)->orig_x0)
+#define SYSCALL_ARG1(regs) ((regs)->regs[1])
+#define SYSCALL_ARG2(regs) ((regs)->regs[2])
+#define SYSCALL_ARG3(regs) ((regs)->regs[3])
+#define SYSCALL_ARG1_REG regs[1]
+#define SYSCALL_ARG2_REG regs[2]
+#else
+#define SYSCALL_ARG0(regs) ((regs)->di)
+#define SYSCALL_ARG1(regs) ((regs)->si)
+#define SYSCALL_ARG2(regs) ((regs)->dx)
+/* The syscall ABI passes the fourth argument in r10 (rcx is clobbered by the syscall insn). */
+#define SYSCALL_ARG3(regs) ((regs)->r10)
+#define SYSCALL_ARG1_REG si
+#define SYSCALL_ARG2_REG dx
+#endif
+
+/* The calling thread's registers as saved at syscall entry. */
+static __always_inline struct pt_regs *syscall_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+/* Reports one finished open whose arguments are known: the exit-only path. */
+static __always_inline int open_report(long ret, u32 syscall, const char *upath, u32 flags, u32 mode)
+{
+	if (flags & OPEN_WRITE_FLAGS) {
+		if (ignored())
+			return 0;
+		struct open_record *e = reserve(sizeof(*e));
+		if (!e)
+			return 0;
+		/* Only the string's bytes are copied, into the record itself. */
+		long len = bpf_probe_read_user_str(e->p.path, sizeof(e->p.path), upath);
+		if (len <= 1) {
+			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+			return 0;
+		}
+		fill_header(&e->h, KIND_OPEN);
+		e->h.result = ret;
+		e->h.has_result = 1;
+		e->p.syscall = syscall;
+		e->p.flags = flags;
+		e->p.mode = mode;
+		e->p.reserved = 0;
+		submit(e);
+		return 0;
+	}
+	/* A read: the common, uninteresting case unless the path is under a sensitive prefix. */
+	u32 slot = 0;
+	struct open_pending *entry = bpf_map_lookup_elem(&scratch, &slot);
+	if (!entry || !read_user_path(&entry->key, upath))
+		return 0;
+	if (!bpf_map_lookup_elem(&read_prefixes, &entry->key) || ignored())
+		return 0;
+	struct open_record *e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_header(&e->h, KIND_OPEN);
+	e->h.result = ret;
+	e->h.has_result = 1;
+	e->p.syscall = syscall;
+	e->p.flags = flags;
+	e->p.mode = mode;
+	e->p.reserved = 0;
+	__builtin_memcpy(e->p.path, entry->key.path, sizeof(e->p.path));
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int regs_exit_openat(struct syscall_exit_ctx *ctx)
+{
+	struct pt_regs *regs = syscall_regs();
+	if (!regs)
+		return 0;
+	return open_report(ctx->ret, OPEN_OPENAT, (const char *)SYSCALL_ARG1(regs), SYSCALL_ARG2(regs),
+			   SYSCALL_ARG3(regs));
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int regs_exit_open(struct syscall_exit_ctx *ctx)
+{
+	struct pt_regs *regs = syscall_regs();
+	if (!regs)
+		return 0;
+	return open_report(ctx->ret, OPEN_OPEN, (const char *)SYSCALL_ARG0(regs), SYSCALL_ARG1(regs),
+			   SYSCALL_ARG2(regs));
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int regs_exit_creat(struct syscall_exit_ctx *ctx)
+{
+	struct pt_regs *regs = syscall_regs();
+	if (!regs)
+		return 0;
+	return open_report(ctx->ret, OPEN_CREAT, (const char *)SYSCALL_ARG0(regs), O_CREAT | O_WRONLY | O_TRUNC,
+			   SYSCALL_ARG1(regs));
+}
+
+struct open_how {
+	u64 flags;
+	u64 mode;
+	u64 resolve;
+};
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int regs_exit_openat2(struct syscall_exit_ctx *ctx)
+{
+	struct pt_regs *regs = syscall_regs();
+	if (!regs)
+		return 0;
+	struct open_how how = {};
+	bpf_probe_read_user(&how, sizeof(how), (void *)SYSCALL_ARG2(regs));
+	return open_report(ctx->ret, OPEN_OPENAT2, (const char *)SYSCALL_ARG1(regs), how.flags, how.mode);
+}
+
+/* Fallback for kernels without bpf_task_pt_regs: the arguments are read at entry and wait for the
+ * result in `pending_open`. */
 static __always_inline int open_enter(u32 syscall, const char *upath, u32 flags, u32 mode)
 {
 	if (ignored())
@@ -727,7 +869,7 @@ static __always_inline int open_enter(u32 syscall, const char *upath, u32 flags,
 		return 0;
 	if (!read_user_path(&entry->key, upath))
 		return 0;
-	bool write = (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) != 0;
+	bool write = (flags & OPEN_WRITE_FLAGS) != 0;
 	if (!write && !bpf_map_lookup_elem(&read_prefixes, &entry->key))
 		return 0;
 	entry->syscall = syscall;
@@ -738,11 +880,6 @@ static __always_inline int open_enter(u32 syscall, const char *upath, u32 flags,
 	bpf_map_update_elem(&pending_open, &tid, entry, BPF_ANY);
 	return 0;
 }
-
-struct open_record {
-	struct event_header h;
-	struct open_payload p;
-};
 
 static __always_inline int open_exit(long ret)
 {
@@ -783,12 +920,6 @@ int enter_creat(struct syscall_enter_ctx *ctx)
 {
 	return open_enter(OPEN_CREAT, (const char *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC, ctx->args[1]);
 }
-
-struct open_how {
-	u64 flags;
-	u64 mode;
-	u64 resolve;
-};
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
 int enter_openat2(struct syscall_enter_ctx *ctx)
@@ -845,6 +976,31 @@ struct sockaddr_record {
 	struct sockaddr_payload p;
 };
 
+/* Exit-only connect (see the open family): the sockaddr is read from the caller's memory after
+ * the syscall, straight into the record, and the entry tracepoint stays disabled. */
+SEC("tracepoint/syscalls/sys_exit_connect")
+int regs_exit_connect(struct syscall_exit_ctx *ctx)
+{
+	if (ignored())
+		return 0;
+	struct pt_regs *regs = syscall_regs();
+	if (!regs)
+		return 0;
+	long fd = SYSCALL_ARG0(regs);
+	const void *uaddr = (const void *)SYSCALL_ARG1(regs);
+	long addrlen = SYSCALL_ARG2(regs);
+	struct sockaddr_record *e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_header(&e->h, KIND_CONNECT);
+	e->h.result = ctx->ret;
+	e->h.has_result = 1;
+	read_sockaddr(&e->p, fd, uaddr, addrlen);
+	submit(e);
+	return 0;
+}
+
+/* Fallback for kernels without bpf_task_pt_regs: entry/exit pairing through `pending_connect`. */
 SEC("tracepoint/syscalls/sys_enter_connect")
 int enter_connect(struct syscall_enter_ctx *ctx)
 {
@@ -1120,30 +1276,53 @@ struct module_record {
 	struct module_payload p;
 };
 
-/* There are no syscalls:sys_enter_{init,finit}_module tracepoints on some kernels; the raw
- * syscall entry sees every syscall, so the number is checked before anything else. */
-SEC("tracepoint/raw_syscalls/sys_enter")
-int enter_raw_syscall(struct syscall_enter_ctx *ctx)
+static __always_inline int module_report(bool from_fd, const char *params)
 {
-	long nr = ctx->nr;
-	if (nr != NR_INIT_MODULE && nr != NR_FINIT_MODULE)
-		return 0;
-	/* Both read up front: the verifier refuses a context access at a computed offset. */
-	unsigned long arg1 = ctx->args[1];
-	unsigned long arg2 = ctx->args[2];
 	if (ignored())
 		return 0;
 	struct module_record *e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
 	fill_header(&e->h, KIND_MODULE);
-	e->p.from_fd = nr == NR_FINIT_MODULE;
+	e->p.from_fd = from_fd;
 	e->p.reserved = 0;
 	e->p.params[0] = 0;
-	const char *params = (const char *)(nr == NR_FINIT_MODULE ? arg1 : arg2);
 	bpf_probe_read_user_str(e->p.params, sizeof(e->p.params), params);
 	submit(e);
 	return 0;
+}
+
+/* Kernels that have the module syscalls' own tracepoints use these, and the loader leaves the
+ * raw_syscalls program below (which would run on every syscall of the node) unattached. */
+SEC("tracepoint/syscalls/sys_enter_init_module")
+int enter_init_module(struct syscall_enter_ctx *ctx)
+{
+	return module_report(false, (const char *)ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_finit_module")
+int enter_finit_module(struct syscall_enter_ctx *ctx)
+{
+	return module_report(true, (const char *)ctx->args[1]);
+}
+
+/* There are no syscalls:sys_enter_{init,finit}_module tracepoints on some kernels: there the
+ * syscall entry itself is watched, and this program runs on EVERY syscall of the node. It is a raw
+ * tracepoint rather than a classic one because a classic tracepoint program only runs after the
+ * kernel has built a perf record of the syscall's six arguments, on every syscall; the raw one
+ * gets the syscall number and the saved registers as they are, and leaves after one compare. */
+SEC("raw_tracepoint/sys_enter")
+int enter_raw_syscall(struct bpf_raw_tracepoint_args *ctx)
+{
+	/* sys_enter(struct pt_regs *regs, long id) */
+	long nr = ctx->args[1];
+	if (nr != NR_INIT_MODULE && nr != NR_FINIT_MODULE)
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	/* init_module(image, len, params), finit_module(fd, params, flags) */
+	if (nr == NR_FINIT_MODULE)
+		return module_report(true, (const char *)BPF_CORE_READ(regs, SYSCALL_ARG1_REG));
+	return module_report(false, (const char *)BPF_CORE_READ(regs, SYSCALL_ARG2_REG));
 }
 
 struct memfd_record {

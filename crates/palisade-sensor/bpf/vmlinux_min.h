@@ -242,6 +242,24 @@ struct linux_binprm {
 	const char *filename;
 } __attribute__((preserve_access_index));
 
+/* The user registers saved at syscall entry (what bpf_task_pt_regs returns): the exit-only open
+ * and connect programs read the syscall's arguments from them. The syscall code does not change
+ * them, except the return-value register, which on arm64 is x0, the first argument: the kernel
+ * keeps that one in orig_x0. */
+#if defined(__TARGET_ARCH_arm64)
+struct pt_regs {
+	u64 regs[31];
+	u64 orig_x0;
+} __attribute__((preserve_access_index));
+#else
+struct pt_regs {
+	unsigned long di;
+	unsigned long si;
+	unsigned long dx;
+	unsigned long r10;
+} __attribute__((preserve_access_index));
+#endif
+
 /* The context of a raw tracepoint program: the tracepoint's arguments as u64s. */
 struct bpf_raw_tracepoint_args {
 	__u64 args[0];

@@ -3,11 +3,13 @@
 //! CPU and drops at that rate).
 //!
 //! ```text
-//! storm exec|open|connect|mixed|node COUNT [EVENTS_PER_SECOND]
+//! storm exec|open|open-read|connect|mixed|node COUNT [EVENTS_PER_SECOND]
 //! ```
 //! `exec` spawns `/bin/true`; `open` opens (creating) a file for writing under a temporary
-//! directory and writes a byte (writes are what the kernel filter reports; reads outside the
-//! sensitive prefixes are filtered in the kernel and would measure nothing); `connect` connects
+//! directory and writes a byte: the worst case, since every write open is reported to user space
+//! by design; `open-read` opens one of 64 existing files of that directory read-only, reads it
+//! and closes it: the common case (compilers, interpreters, find), which the kernel filter drops
+//! because no sensitive prefix matches, so it generates no sensor event; `connect` connects
 //! to a loopback listener and accepts; `mixed` cycles through all three; `node` is a blend
 //! weighted towards opens and connects, closer to a busy node than `mixed` (whose exec share no
 //! 2-core machine can sustain at 50,000 events/s).
@@ -17,7 +19,7 @@
 //! exit, connect = connect + the listener's accept, open = one open). Prints
 //! `ops=<n> events=<expected sensor events> seconds=<wall> cpu=<user + system, with children>`.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
@@ -27,6 +29,7 @@ use std::time::{Duration, Instant};
 enum Op {
     Exec,
     Open,
+    OpenRead,
     Connect,
 }
 
@@ -36,6 +39,7 @@ impl Op {
         match self {
             Op::Exec => 3,
             Op::Open => 1,
+            Op::OpenRead => 0,
             Op::Connect => 2,
         }
     }
@@ -63,6 +67,7 @@ fn op_for(kind: &str, index: u64) -> Option<Op> {
     match kind {
         "exec" => Some(Op::Exec),
         "open" => Some(Op::Open),
+        "open-read" => Some(Op::OpenRead),
         "connect" => Some(Op::Connect),
         "mixed" => Some([Op::Exec, Op::Open, Op::Connect][(index % 3) as usize]),
         "node" => NODE_CYCLE
@@ -103,6 +108,12 @@ fn run_op(
                 .truncate(false)
                 .open(&path)
                 .and_then(|mut f| f.write_all(b"x"))
+        }
+        Op::OpenRead => {
+            let mut content = [0u8; 64];
+            std::fs::File::open(dir.join(format!("r{}", index % 64)))
+                .and_then(|mut f| f.read(&mut content))
+                .map(|_| ())
         }
         Op::Connect => {
             // Accepted here rather than by a thread: on a loaded machine an accept thread gets
@@ -156,11 +167,11 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(kind), Some(count)) = (args.get(1), args.get(2).and_then(|c| c.parse::<u64>().ok()))
     else {
-        eprintln!("usage: storm exec|open|connect|mixed|node COUNT [EVENTS_PER_SECOND]");
+        eprintln!("usage: storm exec|open|open-read|connect|mixed|node COUNT [EVENTS_PER_SECOND]");
         return ExitCode::from(2);
     };
     if op_for(kind, 0).is_none() {
-        eprintln!("storm: unknown kind `{kind}` (exec, open, connect, mixed or node)");
+        eprintln!("storm: unknown kind `{kind}` (exec, open, open-read, connect, mixed or node)");
         return ExitCode::from(2);
     }
     let rate = match args.get(3) {
@@ -177,6 +188,13 @@ fn main() -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("storm: cannot create {}: {e}", dir.display());
         return ExitCode::from(2);
+    }
+    // The files `open-read` reads exist before the clock starts: it times opens of existing files.
+    for n in 0..64 {
+        if let Err(e) = std::fs::write(dir.join(format!("r{n}")), b"palisade storm\n") {
+            eprintln!("storm: cannot create {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
     }
     let listener = match TcpListener::bind("127.0.0.1:0") {
         Ok(l) => l,

@@ -15,6 +15,24 @@ pub enum AttachKind {
     RawTracePoint,
 }
 
+/// Which alternative a program belongs to, when the same detection has a fast program for new
+/// kernels and a fallback for older ones; exactly one of each pair is attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Always attached.
+    Always,
+    /// Open/connect at syscall exit only, arguments from the task's saved registers
+    /// (bpf_task_pt_regs, Linux 5.15+): one program run per syscall instead of two.
+    SavedRegs,
+    /// Open/connect paired at entry and exit through a per-thread map, where the above is missing.
+    Paired,
+    /// The module syscalls' own tracepoints, used when the kernel has both.
+    ModuleTracepoint,
+    /// raw_syscalls:sys_enter filtered by syscall number, which runs on every syscall of the
+    /// node: only when the module syscalls have no tracepoints of their own.
+    RawSyscall,
+}
+
 /// One kernel program of `bpf/sensor.bpf.c` and the detections that depend on it.
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeSpec {
@@ -24,6 +42,29 @@ pub struct ProbeSpec {
     pub category: &'static str,
     pub tracepoint: &'static str,
     pub detections: &'static [&'static str],
+    pub variant: Variant,
+}
+
+/// How the open and connect programs get the syscall's arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyscallArgs {
+    /// At exit, from the registers saved at entry (bpf_task_pt_regs).
+    SavedRegs,
+    /// Read at entry and kept in a per-thread map until exit.
+    Paired,
+}
+
+impl SyscallArgs {
+    /// Whether a program of this variant belongs to the chosen path.
+    pub fn selects(self, variant: Variant, module_tracepoints: bool) -> bool {
+        match variant {
+            Variant::Always => true,
+            Variant::SavedRegs => self == SyscallArgs::SavedRegs,
+            Variant::Paired => self == SyscallArgs::Paired,
+            Variant::ModuleTracepoint => module_tracepoints,
+            Variant::RawSyscall => !module_tracepoints,
+        }
+    }
 }
 
 const PROCESS: &[&str] = &[
@@ -68,6 +109,17 @@ macro_rules! tp {
             category: "syscalls",
             tracepoint: $name,
             detections: $detections,
+            variant: Variant::Always,
+        }
+    };
+    ($program:literal, $name:literal, $detections:expr, $variant:ident) => {
+        ProbeSpec {
+            program: $program,
+            kind: AttachKind::TracePoint,
+            category: "syscalls",
+            tracepoint: $name,
+            detections: $detections,
+            variant: Variant::$variant,
         }
     };
 }
@@ -80,6 +132,7 @@ pub const PROBES: &[ProbeSpec] = &[
         category: "sched",
         tracepoint: "sched_process_exec",
         detections: PROCESS,
+        variant: Variant::Always,
     },
     ProbeSpec {
         program: "handle_fork",
@@ -87,6 +140,7 @@ pub const PROBES: &[ProbeSpec] = &[
         category: "sched",
         tracepoint: "sched_process_fork",
         detections: FORK,
+        variant: Variant::Always,
     },
     ProbeSpec {
         program: "handle_exit",
@@ -94,21 +148,27 @@ pub const PROBES: &[ProbeSpec] = &[
         category: "sched",
         tracepoint: "sched_process_exit",
         detections: EXIT,
+        variant: Variant::Always,
     },
     tp!("enter_clone", "sys_enter_clone", CLONE_FLAGS),
     tp!("exit_clone", "sys_exit_clone", CLONE_FLAGS),
     tp!("enter_clone3", "sys_enter_clone3", CLONE_FLAGS),
     tp!("exit_clone3", "sys_exit_clone3", CLONE_FLAGS),
-    tp!("enter_openat", "sys_enter_openat", OPEN),
-    tp!("exit_openat", "sys_exit_openat", OPEN),
-    tp!("enter_openat2", "sys_enter_openat2", OPEN),
-    tp!("exit_openat2", "sys_exit_openat2", OPEN),
-    tp!("enter_open", "sys_enter_open", OPEN),
-    tp!("exit_open", "sys_exit_open", OPEN),
-    tp!("enter_creat", "sys_enter_creat", OPEN),
-    tp!("exit_creat", "sys_exit_creat", OPEN),
-    tp!("enter_connect", "sys_enter_connect", CONNECT),
-    tp!("exit_connect", "sys_exit_connect", CONNECT),
+    tp!("regs_exit_openat", "sys_exit_openat", OPEN, SavedRegs),
+    tp!("regs_exit_openat2", "sys_exit_openat2", OPEN, SavedRegs),
+    tp!("regs_exit_open", "sys_exit_open", OPEN, SavedRegs),
+    tp!("regs_exit_creat", "sys_exit_creat", OPEN, SavedRegs),
+    tp!("regs_exit_connect", "sys_exit_connect", CONNECT, SavedRegs),
+    tp!("enter_openat", "sys_enter_openat", OPEN, Paired),
+    tp!("exit_openat", "sys_exit_openat", OPEN, Paired),
+    tp!("enter_openat2", "sys_enter_openat2", OPEN, Paired),
+    tp!("exit_openat2", "sys_exit_openat2", OPEN, Paired),
+    tp!("enter_open", "sys_enter_open", OPEN, Paired),
+    tp!("exit_open", "sys_exit_open", OPEN, Paired),
+    tp!("enter_creat", "sys_enter_creat", OPEN, Paired),
+    tp!("exit_creat", "sys_exit_creat", OPEN, Paired),
+    tp!("enter_connect", "sys_enter_connect", CONNECT, Paired),
+    tp!("exit_connect", "sys_exit_connect", CONNECT, Paired),
     tp!("exit_accept4", "sys_exit_accept4", ACCEPT),
     tp!("exit_accept", "sys_exit_accept", ACCEPT),
     tp!("enter_bind", "sys_enter_bind", LISTEN),
@@ -129,11 +189,24 @@ pub const PROBES: &[ProbeSpec] = &[
     tp!("enter_capset", "sys_enter_capset", CAPSET),
     ProbeSpec {
         program: "enter_raw_syscall",
-        kind: AttachKind::TracePoint,
+        kind: AttachKind::RawTracePoint,
         category: "raw_syscalls",
         tracepoint: "sys_enter",
         detections: MODULE,
+        variant: Variant::RawSyscall,
     },
+    tp!(
+        "enter_init_module",
+        "sys_enter_init_module",
+        MODULE,
+        ModuleTracepoint
+    ),
+    tp!(
+        "enter_finit_module",
+        "sys_enter_finit_module",
+        MODULE,
+        ModuleTracepoint
+    ),
     tp!("enter_memfd_create", "sys_enter_memfd_create", MEMFD),
     tp!("enter_mount", "sys_enter_mount", MOUNT),
     tp!("enter_umount", "sys_enter_umount", MOUNT),
@@ -196,6 +269,11 @@ pub struct KernelReport {
     pub send_signal: Capability,
     /// bpf_loop (5.17+): the exec program walks the executable's path with it.
     pub bpf_loop: Capability,
+    /// bpf_task_pt_regs (5.15+): lets the open and connect programs run at syscall exit only.
+    pub task_pt_regs: Capability,
+    /// Which open/connect programs are (or would be) attached.
+    pub syscall_args: SyscallArgs,
+    /// The programs of the chosen variants (see [`SyscallArgs::selects`]), in attach order.
     pub probes: Vec<ProbeReport>,
 }
 
@@ -251,6 +329,7 @@ impl fmt::Display for KernelReport {
             ("ring buffer", &self.ring_buffer),
             ("bpf_send_signal", &self.send_signal),
             ("bpf_loop", &self.bpf_loop),
+            ("bpf_task_pt_regs", &self.task_pt_regs),
         ] {
             writeln!(
                 f,
@@ -259,6 +338,16 @@ impl fmt::Display for KernelReport {
                 capability.detail
             )?;
         }
+        writeln!(
+            f,
+            "open/connect arguments: {}",
+            match self.syscall_args {
+                SyscallArgs::SavedRegs =>
+                    "read at syscall exit from the task's saved registers (one program per syscall)",
+                SyscallArgs::Paired =>
+                    "read at syscall entry and paired with the exit through a per-thread map (slower)",
+            }
+        )?;
         writeln!(f, "probes:")?;
         for probe in &self.probes {
             let state = match &probe.state {
@@ -370,6 +459,23 @@ fn since(release: &str, needed: (u32, u32), what: &str) -> Capability {
     }
 }
 
+/// Whether `events/<category>/<tracepoint>` exists under the tracefs mount `root`.
+pub fn tracepoint_exists(root: &Path, spec: &ProbeSpec) -> bool {
+    root.join("events")
+        .join(spec.category)
+        .join(spec.tracepoint)
+        .is_dir()
+}
+
+/// Whether both module syscalls have tracepoints of their own, so that the raw_syscalls program
+/// (which would run on every syscall of the node) is not needed.
+pub fn module_tracepoints(root: &Path) -> bool {
+    PROBES
+        .iter()
+        .filter(|spec| spec.variant == Variant::ModuleTracepoint)
+        .all(|spec| tracepoint_exists(root, spec))
+}
+
 /// Checks the kernel without loading any program. Mounts tracefs when it is missing (as the
 /// sensor would) so that the tracepoints can be listed.
 pub fn check_kernel() -> KernelReport {
@@ -395,19 +501,24 @@ pub fn check_kernel() -> KernelReport {
             detail: reason.clone(),
         },
     };
+    let task_pt_regs = since(&release, (5, 15), "bpf_task_pt_regs");
+    let syscall_args = if task_pt_regs.present {
+        SyscallArgs::SavedRegs
+    } else {
+        SyscallArgs::Paired
+    };
+    let module_tracepoints = tracefs_result
+        .as_ref()
+        .is_ok_and(|root| module_tracepoints(root));
     let probes = PROBES
         .iter()
+        .filter(|spec| syscall_args.selects(spec.variant, module_tracepoints))
         .map(|spec| ProbeReport {
             program: spec.program,
             attach_point: format!("{}/{}", spec.category, spec.tracepoint),
             state: match &tracefs_result {
                 Ok(root) => {
-                    if root
-                        .join("events")
-                        .join(spec.category)
-                        .join(spec.tracepoint)
-                        .is_dir()
-                    {
+                    if tracepoint_exists(root, spec) {
                         ProbeState::Available
                     } else {
                         ProbeState::Missing
@@ -425,6 +536,8 @@ pub fn check_kernel() -> KernelReport {
         ring_buffer: since(&release, (5, 8), "BPF_MAP_TYPE_RINGBUF"),
         send_signal: since(&release, (5, 3), "bpf_send_signal"),
         bpf_loop: since(&release, (5, 17), "bpf_loop"),
+        task_pt_regs,
+        syscall_args,
         release,
         probes,
     }
@@ -446,9 +559,12 @@ mod tests {
             tracefs: yes.clone(),
             ring_buffer: yes.clone(),
             send_signal: yes.clone(),
-            bpf_loop: yes,
+            bpf_loop: yes.clone(),
+            task_pt_regs: yes,
+            syscall_args: SyscallArgs::SavedRegs,
             probes: PROBES
                 .iter()
+                .filter(|spec| SyscallArgs::SavedRegs.selects(spec.variant, false))
                 .map(|spec| ProbeReport {
                     program: spec.program,
                     attach_point: format!("{}/{}", spec.category, spec.tracepoint),
@@ -485,6 +601,44 @@ mod tests {
         let report = report(&[("handle_exec", ProbeState::Failed("verifier".into()))]);
         assert!(!report.usable());
         assert!(report.to_string().contains("cannot run"));
+    }
+
+    #[test]
+    fn each_path_attaches_one_program_per_tracepoint() {
+        for args in [SyscallArgs::SavedRegs, SyscallArgs::Paired] {
+            for module_tracepoints in [false, true] {
+                let chosen: Vec<&ProbeSpec> = PROBES
+                    .iter()
+                    .filter(|spec| args.selects(spec.variant, module_tracepoints))
+                    .collect();
+                for (index, spec) in chosen.iter().enumerate() {
+                    assert!(
+                        chosen.iter().skip(index + 1).all(|other| (
+                            other.category,
+                            other.tracepoint
+                        ) != (
+                            spec.category,
+                            spec.tracepoint
+                        )),
+                        "{args:?}: {}/{} twice",
+                        spec.category,
+                        spec.tracepoint
+                    );
+                }
+                let opens = chosen
+                    .iter()
+                    .filter(|spec| spec.tracepoint == "sys_exit_openat")
+                    .count();
+                assert_eq!(opens, 1, "{args:?}");
+                // The saved-registers path needs no entry tracepoint for open and connect.
+                let entries = chosen
+                    .iter()
+                    .any(|spec| spec.tracepoint == "sys_enter_openat");
+                assert_eq!(entries, args == SyscallArgs::Paired);
+                let raw = chosen.iter().any(|spec| spec.category == "raw_syscalls");
+                assert_eq!(raw, !module_tracepoints);
+            }
+        }
     }
 
     #[test]

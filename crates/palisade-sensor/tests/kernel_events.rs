@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use palisade_sensor::bpf::{ProbeOptions, Probes};
 use palisade_sensor::cgroup::CgroupRules;
 use palisade_sensor::event::{EventDetail, L4Proto, SocketAddress, SyscallEvent};
-use palisade_sensor::kernel::ProbeState;
+use palisade_sensor::kernel::{ProbeState, SyscallArgs};
 use palisade_sensor::model::Runtime;
 use palisade_sensor::process_table::ProcessTable;
 use palisade_sensor::procfs::ProcFs;
@@ -27,6 +27,11 @@ use palisade_sensor::procfs::ProcFs;
 const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Events kept for the tests; the oldest half is dropped beyond this (the machine is busy).
 const KEEP_EVENTS: usize = 400_000;
+
+/// Held by each test that sets a drift policy. A freed mount namespace's inode number is reused
+/// at once, so two such tests running in parallel can key their policies by the same number, and
+/// one's cleanup would delete the other's policy.
+static DRIFT_POLICY_TESTS: Mutex<()> = Mutex::new(());
 
 struct Collector {
     probes: Mutex<Probes>,
@@ -289,6 +294,69 @@ fn write_anywhere_is_reported_with_result() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The entry/exit pairing (kernels without bpf_task_pt_regs) reports opens and connects as the
+/// exit-only programs do. A second set of probes, with its own ring, runs beside the collector's.
+#[test]
+fn paired_fallback_reports_opens_and_connects() {
+    collector();
+    let options = ProbeOptions {
+        paired_syscall_args: true,
+        ..ProbeOptions::default()
+    };
+    let (mut probes, report) = Probes::load(&options).expect("paired probes load");
+    assert_eq!(report.syscall_args, SyscallArgs::Paired, "{report}");
+    assert!(
+        report
+            .probes
+            .iter()
+            .any(|p| p.program == "enter_openat" && p.state == ProbeState::Attached),
+        "{report}"
+    );
+    let dir = std::env::temp_dir().join(format!("palisade-paired-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("written");
+    let c_path = CString::new(path.to_string_lossy().as_bytes()).expect("no NUL");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port = listener.local_addr().expect("addr").port();
+    let addr = sockaddr_v4(port);
+    let (pid, _) = in_child(|| {
+        // SAFETY: valid C string; open/close are async-signal-safe.
+        let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o640) };
+        if fd >= 0 {
+            unsafe { libc::close(fd) };
+        }
+        if connect_v4(&addr) >= 0 { 0 } else { 1 }
+    });
+    let expected = path.to_string_lossy().into_owned();
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    let mut batch = Vec::new();
+    let (mut open, mut connect) = (false, false);
+    while !(open && connect) {
+        if start.elapsed() > EVENT_TIMEOUT {
+            let _ = std::fs::remove_dir_all(&dir);
+            panic!(
+                "paired probes: open of {expected} seen: {open}, connect to port {port} seen: \
+                 {connect}; events of pid {pid}: {seen:#?}"
+            );
+        }
+        batch.clear();
+        probes
+            .poll(Duration::from_millis(20), &mut batch)
+            .expect("poll");
+        seen.extend(batch.drain(..).filter(|e| e.task.pid == pid));
+        open = seen.iter().any(|e| {
+            matches!(&e.detail, EventDetail::Open { path, mode, .. } if *path == expected && *mode == 0o640)
+                && e.result.is_some_and(|fd| fd >= 0)
+        });
+        connect = seen.iter().any(|e| {
+            matches!(e.detail, EventDetail::Connect { remote: SocketAddress::Ip { port: p, .. }, .. } if p == port)
+                && e.result == Some(0)
+        });
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn connect_to_loopback_listener() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("listener");
@@ -472,6 +540,9 @@ fn exec_from_memfd_is_drift() {
 
 #[test]
 fn drift_blocking_kills_memfd_exec_in_a_blocked_namespace() {
+    let _serial = DRIFT_POLICY_TESTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     // The child moves to its own mount namespace, tells us its inode, waits until the policy is
     // in, then execs from a memfd.
     let job = MemfdExec::new("palisade-blocked");
@@ -548,6 +619,9 @@ fn drift_blocking_kills_memfd_exec_in_a_blocked_namespace() {
 
 #[test]
 fn drift_allow_list_lets_the_named_executable_run() {
+    let _serial = DRIFT_POLICY_TESTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let job = MemfdExec::new("palisade-allowed");
     let mut ready = [0i32; 2];
     let mut go = [0i32; 2];

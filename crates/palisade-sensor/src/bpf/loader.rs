@@ -11,7 +11,9 @@ use aya::{Ebpf, EbpfLoader, Pod};
 
 use super::wire;
 use crate::event::SyscallEvent;
-use crate::kernel::{self, AttachKind, KernelReport, PROBES, ProbeReport, ProbeState};
+use crate::kernel::{
+    self, AttachKind, KernelReport, PROBES, ProbeReport, ProbeState, SyscallArgs, Variant,
+};
 
 /// Size of the path field of the kernel's LPM keys (`PATH_MAX_WIRE`).
 const PATH_KEY_LEN: usize = 256;
@@ -53,6 +55,10 @@ pub struct ProbeOptions {
     pub ignore_pids: Vec<u32>,
     /// Ring buffer size in bytes, rounded up to a power of two (at least one page).
     pub ring_bytes: u32,
+    /// Use the entry/exit pairing for open and connect even where the exit-only programs work:
+    /// they cost twice the program runs, so this is for testing the fallback (and a way out
+    /// should the exit-only path misbehave on some kernel).
+    pub paired_syscall_args: bool,
 }
 
 impl Default for ProbeOptions {
@@ -88,6 +94,7 @@ impl Default for ProbeOptions {
             ]),
             ignore_pids: Vec::new(),
             ring_bytes: 16 * 1024 * 1024,
+            paired_syscall_args: false,
         }
     }
 }
@@ -167,28 +174,24 @@ fn attach(
     tracefs: &Result<std::path::PathBuf, String>,
 ) -> ProbeState {
     if let Ok(root) = tracefs
-        && !root
-            .join("events")
-            .join(spec.category)
-            .join(spec.tracepoint)
-            .is_dir()
+        && !kernel::tracepoint_exists(root, spec)
     {
         return ProbeState::Missing;
     }
     let Some(program) = ebpf.program_mut(spec.program) else {
         return ProbeState::Failed("program missing from the object".into());
     };
+    // The saved-registers probe (see `syscall_args`) may have loaded it already.
+    let loaded = program.fd().is_ok();
     let result: Result<(), Box<dyn std::error::Error>> = match spec.kind {
         AttachKind::TracePoint => match <&mut TracePoint>::try_from(program) {
-            Ok(tp) => tp
-                .load()
+            Ok(tp) => (if loaded { Ok(()) } else { tp.load() })
                 .and_then(|()| tp.attach(spec.category, spec.tracepoint).map(|_| ()))
                 .map_err(|e| e.into()),
             Err(e) => Err(e.into()),
         },
         AttachKind::RawTracePoint => match <&mut RawTracePoint>::try_from(program) {
-            Ok(tp) => tp
-                .load()
+            Ok(tp) => (if loaded { Ok(()) } else { tp.load() })
                 .and_then(|()| tp.attach(spec.tracepoint).map(|_| ()))
                 .map_err(|e| e.into()),
             Err(e) => Err(e.into()),
@@ -197,6 +200,43 @@ fn attach(
     match result {
         Ok(()) => ProbeState::Attached,
         Err(error) => ProbeState::Failed(short_reason(error.as_ref())),
+    }
+}
+
+/// Confirms the exit-only open/connect programs pass the verifier on this kernel (the version
+/// check in `check_kernel` cannot see a backported or disabled helper) by loading one of them;
+/// falls back to the entry/exit pairing, and says why in the report, when it does not.
+fn syscall_args(
+    ebpf: &mut Ebpf,
+    wanted: SyscallArgs,
+    capability: &mut kernel::Capability,
+) -> SyscallArgs {
+    if wanted != SyscallArgs::SavedRegs {
+        return wanted;
+    }
+    let Some(spec) = PROBES
+        .iter()
+        .find(|spec| spec.variant == Variant::SavedRegs)
+    else {
+        return SyscallArgs::Paired;
+    };
+    let loaded = match ebpf.program_mut(spec.program) {
+        Some(program) => match <&mut TracePoint>::try_from(program) {
+            Ok(tp) => tp.load().map_err(|e| short_reason(&e)),
+            Err(e) => Err(short_reason(&e)),
+        },
+        None => Err("program missing from the object".to_string()),
+    };
+    match loaded {
+        Ok(()) => SyscallArgs::SavedRegs,
+        Err(reason) => {
+            capability.present = false;
+            capability.detail = format!(
+                "{} refused ({reason}): open/connect use entry/exit pairing",
+                spec.program
+            );
+            SyscallArgs::Paired
+        }
     }
 }
 
@@ -248,8 +288,19 @@ impl Probes {
         fill_prefixes(&mut ebpf, "read_prefixes", &options.read_prefixes)?;
         fill_prefixes(&mut ebpf, "watched_prefixes", &options.watched_prefixes)?;
 
+        let wanted = if options.paired_syscall_args {
+            SyscallArgs::Paired
+        } else {
+            report.syscall_args
+        };
+        report.syscall_args = syscall_args(&mut ebpf, wanted, &mut report.task_pt_regs);
+        let module_tracepoints = tracefs
+            .as_ref()
+            .is_ok_and(|root| kernel::module_tracepoints(root));
+        let chosen = report.syscall_args;
         report.probes = PROBES
             .iter()
+            .filter(|spec| chosen.selects(spec.variant, module_tracepoints))
             .map(|spec| ProbeReport {
                 program: spec.program,
                 attach_point: format!("{}/{}", spec.category, spec.tracepoint),
