@@ -133,6 +133,18 @@ impl Sensor {
         if config.ring_buffer_bytes > 0 {
             probe_options.ring_bytes = config.ring_buffer_bytes;
         }
+        let mut rule_files = rule_files;
+        if config.builtin_rules && !config.allowed_api_clients.is_empty() {
+            // Loaded right after the built-in rules, before the user's files, which may still
+            // override it.
+            rule_files.insert(
+                0,
+                (
+                    "palisade.yaml:sensor.allowedApiClients".to_string(),
+                    allowed_api_clients_rules(&config.allowed_api_clients),
+                ),
+            );
+        }
         let detector = NodeDetector::new(NodeDetectorOptions {
             builtin_rules: config.builtin_rules,
             rule_files,
@@ -490,6 +502,27 @@ impl Sensor {
     }
 }
 
+/// The override of the built-in `palisade_api_client_allowed` macro for `sensor.allowedApiClients`:
+/// entries with a `/` match the executable's path, others its name; both as globs.
+fn allowed_api_clients_rules(clients: &[String]) -> String {
+    let quote = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
+    let tests: Vec<String> = clients
+        .iter()
+        .map(|client| {
+            let field = if client.contains('/') {
+                "proc.exepath"
+            } else {
+                "proc.name"
+            };
+            format!("{field} glob {}", quote(client))
+        })
+        .collect();
+    format!(
+        "- macro: palisade_api_client_allowed\n  condition: '({})'\n  override:\n    condition: replace\n",
+        tests.join(" or ").replace('\'', "''")
+    )
+}
+
 /// Applies the drift policy to one drift exec and raises its alert.
 #[allow(clippy::too_many_arguments)]
 fn drift(
@@ -622,4 +655,35 @@ fn boot_nanos() -> u64 {
     (ts.tv_sec as u64)
         .saturating_mul(1_000_000_000)
         .saturating_add(ts.tv_nsec as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_api_clients_become_a_macro_override_that_loads() {
+        let text = allowed_api_clients_rules(&[
+            "kubectl".to_string(),
+            "/usr/local/bin/argocd*".to_string(),
+            "odd'name\"x".to_string(),
+        ]);
+        assert!(
+            text.contains(r#"proc.exepath glob "/usr/local/bin/argocd*""#),
+            "{text}"
+        );
+        assert!(text.contains(r#"proc.name glob "kubectl""#), "{text}");
+        let detector = NodeDetector::new(NodeDetectorOptions {
+            rule_files: vec![("allowed".to_string(), text)],
+            ..NodeDetectorOptions::default()
+        })
+        .expect("the generated override loads");
+        assert!(detector.warnings().is_empty(), "{:?}", detector.warnings());
+        assert!(
+            detector
+                .rules()
+                .iter()
+                .any(|r| r.name == "Palisade Kubernetes API Access From Container" && r.enabled)
+        );
+    }
 }
