@@ -34,12 +34,7 @@ pub struct AuditRuleArgs {
 
 impl AuditRuleArgs {
     pub fn detector(&self) -> Result<Detector> {
-        let mut rule_files = Vec::with_capacity(self.rules.len());
-        for path in &self.rules {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the rule file {}", path.display()))?;
-            rule_files.push((path.display().to_string(), text));
-        }
+        let rule_files = crate::alert_delivery::read_rule_files(&self.rules)?;
         if self.no_builtin_rules && rule_files.is_empty() {
             return Err(anyhow!(
                 "--no-builtin-rules needs at least one --rules FILE"

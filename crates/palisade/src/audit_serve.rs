@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
-use palisade_alerts::{DispatchOptions, Dispatcher, SinkConfig};
+use palisade_alerts::{Dispatcher, SinkConfig};
 use palisade_audit::{DecodeError, Detector, decode_event_list};
 use palisade_core::Alert;
 
@@ -397,47 +397,23 @@ fn tls_config(
 }
 
 pub fn serve(args: AuditServeArgs) -> Result<ExitCode> {
-    let state = match &args.state_dir {
-        Some(dir) => dir.clone(),
-        None => palisade_image::cache::palisade_home()
-            .map(|home| home.join("audit"))
-            .ok_or_else(|| anyhow!("no PALISADE_HOME, XDG_DATA_HOME or HOME: give --state-dir"))?,
-    };
+    let state = crate::alert_delivery::state_dir(args.state_dir.as_deref(), "audit")?;
     let sinks: Vec<SinkConfig> = match &args.config {
         Some(path) => {
             let catalogue = palisade_posture::Catalogue::builtin();
             let config = crate::output::load_config(Some(path), &catalogue)?;
-            match config
-                .alerts
-                .as_ref()
-                .and_then(|alerts| alerts.get("sinks"))
-            {
-                Some(node) => palisade_alerts::parse(node)
-                    .map_err(|e| anyhow!("{}: alerts.sinks: {e}", path.display()))?,
-                None => Vec::new(),
-            }
+            crate::alert_delivery::sinks(&config, path)?
         }
         None => Vec::new(),
     };
-    let dispatcher = Dispatcher::with_options(
+    let dispatcher = crate::alert_delivery::dispatcher(
         &sinks,
-        &state.join("spool"),
-        DispatchOptions {
-            hostname: args.rules.cluster_name.clone().unwrap_or_default(),
-            ..DispatchOptions::default()
-        },
-    )
-    .map_err(|e| anyhow!("cannot open the alert sinks: {e}"))?;
-    let output: Option<Mutex<Box<dyn Write + Send>>> = match &args.output {
+        &state,
+        args.rules.cluster_name.clone().unwrap_or_default(),
+    )?;
+    let output = match &args.output {
         None => None,
-        Some(path) if path.as_os_str() == "-" => Some(Mutex::new(Box::new(io::stdout()))),
-        Some(path) => Some(Mutex::new(Box::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("cannot open {}", path.display()))?,
-        ))),
+        Some(path) => Some(Mutex::new(crate::alert_delivery::alert_lines(path)?)),
     };
     let (journal, pending) = Journal::open(state.join("journal"))?;
     let service = Arc::new(Service {

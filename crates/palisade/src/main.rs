@@ -9,6 +9,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod admission_cmd;
+mod alert_delivery;
 mod audit_cmd;
 mod audit_serve;
 mod checks_cmd;

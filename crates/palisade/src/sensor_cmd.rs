@@ -2,7 +2,7 @@
 //! processes on this node do into alerts, to `--output` and the sinks of palisade.yaml; `check`
 //! reports what the kernel supports and which detections would be degraded.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use palisade_alerts::{DispatchOptions, Dispatcher, SinkConfig};
+use palisade_alerts::{Dispatcher, SinkConfig};
 use palisade_core::Alert;
 use palisade_sensor::config::SensorConfig;
 use palisade_sensor::sensor::Sensor;
@@ -112,12 +112,7 @@ fn load_config(args: &SensorRunArgs) -> Result<(SensorConfig, Vec<SinkConfig>)> 
         }
         None => SensorConfig::default(),
     };
-    let sinks = match config.alerts.as_ref().and_then(|a| a.get("sinks")) {
-        Some(node) => palisade_alerts::parse(node)
-            .map_err(|e| anyhow!("{}: alerts.sinks: {e}", path.display()))?,
-        None => Vec::new(),
-    };
-    Ok((sensor, sinks))
+    Ok((sensor, crate::alert_delivery::sinks(&config, path)?))
 }
 
 pub fn run(args: SensorRunArgs) -> Result<ExitCode> {
@@ -128,42 +123,18 @@ pub fn run(args: SensorRunArgs) -> Result<ExitCode> {
     if args.no_builtin_rules {
         config.builtin_rules = false;
     }
-    let mut rule_files = Vec::new();
-    for path in config.rule_files.iter().chain(&args.rules) {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the rule file {}", path.display()))?;
-        rule_files.push((path.display().to_string(), text));
-    }
+    let rule_files =
+        crate::alert_delivery::read_rule_files(config.rule_files.iter().chain(&args.rules))?;
     if !config.builtin_rules && rule_files.is_empty() {
         return Err(anyhow!(
             "--no-builtin-rules needs at least one --rules FILE"
         ));
     }
-    let state = match &args.state_dir {
-        Some(dir) => dir.clone(),
-        None => palisade_image::cache::palisade_home()
-            .map(|home| home.join("sensor"))
-            .ok_or_else(|| anyhow!("no PALISADE_HOME, XDG_DATA_HOME or HOME: give --state-dir"))?,
-    };
-    let dispatcher = Dispatcher::with_options(
-        &sinks,
-        &state.join("spool"),
-        DispatchOptions {
-            hostname: config.node_name.clone(),
-            ..DispatchOptions::default()
-        },
-    )
-    .map_err(|e| anyhow!("cannot open the alert sinks: {e}"))?;
-    let mut output: Option<Box<dyn Write>> = match &args.output {
+    let state = crate::alert_delivery::state_dir(args.state_dir.as_deref(), "sensor")?;
+    let dispatcher = crate::alert_delivery::dispatcher(&sinks, &state, config.node_name.clone())?;
+    let mut output = match &args.output {
         None => None,
-        Some(path) if path.as_os_str() == "-" => Some(Box::new(io::stdout())),
-        Some(path) => Some(Box::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("cannot open {}", path.display()))?,
-        )),
+        Some(path) => Some(crate::alert_delivery::alert_lines(path)?),
     };
 
     install_stop_handlers();
@@ -224,7 +195,7 @@ pub fn run(args: SensorRunArgs) -> Result<ExitCode> {
 
 fn deliver(
     dispatcher: &Dispatcher,
-    output: Option<&mut (dyn Write + '_)>,
+    output: Option<&mut (dyn Write + Send + '_)>,
     alerts: &mut Vec<Alert>,
 ) -> Result<()> {
     if alerts.is_empty() {
