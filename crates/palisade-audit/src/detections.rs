@@ -417,20 +417,14 @@ const MAX_AUDIT_IDS: usize = 1000;
 
 impl Detector {
     pub fn new(options: DetectorOptions) -> Result<Detector, DetectorError> {
-        let mut files = Vec::with_capacity(options.rule_files.len() + 1);
-        if options.builtin_rules {
-            files.push(RuleFile {
-                name: BUILTIN_RULES_NAME,
-                text: BUILTIN_RULES,
-            });
-        }
-        for (name, text) in &options.rule_files {
-            files.push(RuleFile { name, text });
-        }
+        let builtin = options.builtin_rules.then_some(RuleFile {
+            name: BUILTIN_RULES_NAME,
+            text: BUILTIN_RULES,
+        });
         let source = AuditFields {
             cluster_name: options.cluster_name.clone(),
         };
-        let rules = Ruleset::load(&files, &source)?;
+        let rules = Ruleset::load_after_builtin(builtin, &options.rule_files, &source)?;
         Ok(Detector {
             rules,
             aggregator: AlertAggregator::new(options.window_nanos, options.max_pending),

@@ -170,6 +170,24 @@ impl std::fmt::Debug for Ruleset {
 }
 
 impl Ruleset {
+    /// A source's built-in rule file (unless `builtin` is `None`: `--no-builtin-rules`) and then
+    /// the user's files (name, text) in `--rules` order, loaded as [`Ruleset::load`] does.
+    pub fn load_after_builtin(
+        builtin: Option<RuleFile<'_>>,
+        user_files: &[(String, String)],
+        source: &dyn FieldSource,
+    ) -> Result<Ruleset, LoadError> {
+        let files: Vec<RuleFile<'_>> = builtin
+            .into_iter()
+            .chain(
+                user_files
+                    .iter()
+                    .map(|(name, text)| RuleFile { name, text }),
+            )
+            .collect();
+        Ruleset::load(&files, source)
+    }
+
     /// Loads rule files in order (later files append to / override earlier ones, as Falco's
     /// -r order does). Rules for other sources are skipped; rules using unknown fields are
     /// disabled with a warning. Syntax errors fail the load, naming file, line and rule.

@@ -371,17 +371,11 @@ pub struct NodeDetector {
 
 impl NodeDetector {
     pub fn new(options: NodeDetectorOptions) -> Result<NodeDetector, DetectorError> {
-        let mut files = Vec::with_capacity(options.rule_files.len() + 1);
-        if options.builtin_rules {
-            files.push(RuleFile {
-                name: BUILTIN_RULES_NAME,
-                text: BUILTIN_RULES,
-            });
-        }
-        for (name, text) in &options.rule_files {
-            files.push(RuleFile { name, text });
-        }
-        let rules = Ruleset::load(&files, &SyscallFields)?;
+        let builtin = options.builtin_rules.then_some(RuleFile {
+            name: BUILTIN_RULES_NAME,
+            text: BUILTIN_RULES,
+        });
+        let rules = Ruleset::load_after_builtin(builtin, &options.rule_files, &SyscallFields)?;
         Ok(NodeDetector {
             rules,
             aggregator: AlertAggregator::new(options.window_nanos, options.max_pending),
