@@ -263,41 +263,32 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_or(&mut self) -> Result<Expr, ParseError> {
-        self.enter()?;
-        self.blank();
-        let mut children = vec![self.parse_and()?];
-        self.blank();
-        while self.lit("or") {
-            let child = if self.blank() {
-                self.parse_and()?
-            } else if self.lit("(") {
-                self.embedded_remainder()?
-            } else {
-                return Err(self.err("expected blank or '(' after 'or'"));
-            };
-            children.push(child);
-            self.blank();
-        }
-        self.depth -= 1;
-        Ok(if children.len() == 1 {
-            children.remove(0)
-        } else {
-            Expr::Or(children)
-        })
+        self.parse_chain("or", Self::parse_and, Expr::Or)
     }
 
     fn parse_and(&mut self) -> Result<Expr, ParseError> {
+        self.parse_chain("and", Self::parse_not, Expr::And)
+    }
+
+    /// `operand (keyword operand)*`, where the keyword needs a blank or `(` after it (an
+    /// embedded `(` starts the rest of the chain's operand); one operand stands alone.
+    fn parse_chain(
+        &mut self,
+        keyword: &str,
+        operand: fn(&mut Self) -> Result<Expr, ParseError>,
+        combine: fn(Vec<Expr>) -> Expr,
+    ) -> Result<Expr, ParseError> {
         self.enter()?;
         self.blank();
-        let mut children = vec![self.parse_not()?];
+        let mut children = vec![operand(self)?];
         self.blank();
-        while self.lit("and") {
+        while self.lit(keyword) {
             let child = if self.blank() {
-                self.parse_not()?
+                operand(self)?
             } else if self.lit("(") {
                 self.embedded_remainder()?
             } else {
-                return Err(self.err("expected blank or '(' after 'and'"));
+                return Err(self.err(&format!("expected blank or '(' after '{keyword}'")));
             };
             children.push(child);
             self.blank();
@@ -306,7 +297,7 @@ impl<'a> Parser<'a> {
         Ok(if children.len() == 1 {
             children.remove(0)
         } else {
-            Expr::And(children)
+            combine(children)
         })
     }
 
