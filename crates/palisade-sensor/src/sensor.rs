@@ -535,22 +535,16 @@ fn drift(
     time: i64,
     out: &mut Vec<Alert>,
 ) {
-    if blocked {
-        let decision = config.drift.decide(
-            config.cluster_name.as_deref(),
-            container,
-            &process.exepath,
-            &process.name,
-        );
-        detector.drift(record, true, decision.rule.as_deref(), time, out);
-        return;
-    }
     let decision = config.drift.decide(
         config.cluster_name.as_deref(),
         container,
         &process.exepath,
         &process.name,
     );
+    if blocked {
+        detector.drift(record, true, decision.rule.as_deref(), time, out);
+        return;
+    }
     if decision.allowed_by.is_some() {
         return;
     }
