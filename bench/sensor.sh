@@ -53,7 +53,9 @@ mkdir -p "$OUT"
 
 [ "$(id -u)" = 0 ] || die "the sensor loads eBPF programs: run as root"
 if [ -z "${PALISADE:-}" ]; then
-    cargo build --release -q -p palisade -p palisade-sensor --example storm
+    # Two commands: with --example, cargo builds only the example of the packages named.
+    cargo build --release -q -p palisade
+    cargo build --release -q -p palisade-sensor --example storm
     PALISADE="${CARGO_TARGET_DIR:-target}/release/palisade"
     STORM="${STORM:-${CARGO_TARGET_DIR:-target}/release/examples/storm}"
 fi

@@ -85,6 +85,18 @@ struct {
 	__type(value, u8);
 } read_prefixes SEC(".maps");
 
+/* A first, cheap filter in front of read_prefixes: one bit per hash of a path's first four bytes
+ * (READ_LEAD_BITS buckets), set by user space for every stored prefix. A read whose lead is not in
+ * it cannot be under any prefix and is dropped after a four-byte copy, before the string copy and
+ * the trie walk that cost most of an open's time; a collision only sends a read on to the trie. */
+#define READ_LEAD_BITS 65536
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, READ_LEAD_BITS / 64);
+	__type(key, u32);
+	__type(value, u64);
+} read_leads SEC(".maps");
+
 /* unlink/rename/truncate/utimensat of these prefixes are reported (logs, shell history). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -237,6 +249,26 @@ static __always_inline struct path_key *scratch_key(u32 slot)
 	return entry ? &entry->key : NULL;
 }
 
+/* Whether a read of `upath` may be under a sensitive prefix (see read_leads). The bytes after a
+ * NUL in the first four are masked off, as user space does for prefixes shorter than four. A path
+ * whose first four bytes cannot be read goes on to the full check. */
+static __always_inline bool read_lead_may_match(const char *upath)
+{
+	u32 lead = 0;
+	if (bpf_probe_read_user(&lead, sizeof(lead), upath))
+		return true;
+	if ((lead & 0xff) == 0)
+		lead = 0;
+	else if ((lead & 0xff00) == 0)
+		lead &= 0xff;
+	else if ((lead & 0xff0000) == 0)
+		lead &= 0xffff;
+	u32 bucket = (lead * 2654435761u) >> 16;
+	u32 word = bucket / 64;
+	u64 *bits = bpf_map_lookup_elem(&read_leads, &word);
+	return bits && (*bits & (1ULL << (bucket % 64)));
+}
+
 /* Copies a user path into `key` and sets its prefix length; false when unreadable or empty. */
 static __always_inline bool read_user_path(struct path_key *key, const char *upath)
 {
@@ -275,27 +307,90 @@ static __always_inline struct socket *file_socket(struct file *file)
 	return BPF_CORE_READ(file, private_data);
 }
 
+#define EBADF 9
+#define EFAULT 14
+#define EINVAL 22
+#define ENOTSOCK 88
+
 #define AF_INET 2
 #define AF_INET6 10
 
-/* The peer (or, with local, the bound end) of an IP socket, ports in host order. */
-static __always_inline void sock_endpoint(struct sock *sk, bool local, u16 *family, u16 *port, u8 addr[16])
+/* Each probe read costs a helper call with fault handling (~10 ns), and accept and connect
+ * run on every connection of the node: the fields below are read as one block each where they sit
+ * together (offsets from CO-RE, so the block follows the running kernel's layout), falling back
+ * to a read per field should a kernel ever spread them further apart than the block. */
+#define FIELD_BLOCK_MAX 40
+
+/* The `struct sock *` and type of a socket, in one read. */
+static __always_inline struct sock *socket_sk(struct socket *sock, u16 *type)
 {
-	u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	u32 type_off = bpf_core_field_offset(sock->type);
+	u32 sk_off = bpf_core_field_offset(sock->sk);
+	u8 block[FIELD_BLOCK_MAX];
+	if (type_off + 2 > FIELD_BLOCK_MAX || sk_off + 8 > FIELD_BLOCK_MAX) {
+		*type = BPF_CORE_READ(sock, type);
+		return BPF_CORE_READ(sock, sk);
+	}
+	u32 size = (type_off > sk_off ? type_off + 2 : sk_off + 8);
+	if (size > FIELD_BLOCK_MAX || bpf_probe_read_kernel(block, size, sock)) {
+		*type = 0;
+		return NULL;
+	}
+	struct sock *sk = NULL;
+	__builtin_memcpy(type, block + type_off, 2);
+	__builtin_memcpy(&sk, block + sk_off, 8);
+	return sk;
+}
+
+/* An IP socket's ends, ports in host order: the local (bound) end into local_*, the peer into
+ * remote_* (either pointer may be NULL). IPv4 addresses, ports and the family are one block at the
+ * start of sock_common; IPv6 addresses are read only for IPv6 sockets. */
+static __always_inline void sock_endpoints(struct sock *sk, u16 *family, u16 *local_port, u8 *local_addr,
+					   u16 *remote_port, u8 *remote_addr)
+{
+	u32 daddr_off = bpf_core_field_offset(sk->__sk_common.skc_daddr);
+	u32 saddr_off = bpf_core_field_offset(sk->__sk_common.skc_rcv_saddr);
+	u32 dport_off = bpf_core_field_offset(sk->__sk_common.skc_dport);
+	u32 num_off = bpf_core_field_offset(sk->__sk_common.skc_num);
+	u32 family_off = bpf_core_field_offset(sk->__sk_common.skc_family);
+	u16 fam = 0, num = 0, dport = 0;
+	u32 daddr = 0, saddr = 0;
+	u8 block[FIELD_BLOCK_MAX] = {};
+	if (daddr_off + 4 <= FIELD_BLOCK_MAX && saddr_off + 4 <= FIELD_BLOCK_MAX && dport_off + 2 <= FIELD_BLOCK_MAX &&
+	    num_off + 2 <= FIELD_BLOCK_MAX && family_off + 2 <= FIELD_BLOCK_MAX) {
+		bpf_probe_read_kernel(block, FIELD_BLOCK_MAX, sk);
+		__builtin_memcpy(&daddr, block + daddr_off, 4);
+		__builtin_memcpy(&saddr, block + saddr_off, 4);
+		__builtin_memcpy(&dport, block + dport_off, 2);
+		__builtin_memcpy(&num, block + num_off, 2);
+		__builtin_memcpy(&fam, block + family_off, 2);
+	} else {
+		fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+		num = BPF_CORE_READ(sk, __sk_common.skc_num);
+		dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+		daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+	}
 	*family = fam;
-	if (local)
-		*port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	else
-		*port = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	__builtin_memset(addr, 0, 16);
+	if (local_port)
+		*local_port = num;
+	if (remote_port)
+		*remote_port = __builtin_bswap16(dport);
+	if (local_addr)
+		__builtin_memset(local_addr, 0, 16);
+	if (remote_addr)
+		__builtin_memset(remote_addr, 0, 16);
 	if (fam == AF_INET) {
-		u32 ip = local ? BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr) : BPF_CORE_READ(sk, __sk_common.skc_daddr);
-		__builtin_memcpy(addr, &ip, 4);
+		if (local_addr)
+			__builtin_memcpy(local_addr, &saddr, 4);
+		if (remote_addr)
+			__builtin_memcpy(remote_addr, &daddr, 4);
 	} else if (fam == AF_INET6) {
-		if (local)
-			BPF_CORE_READ_INTO(addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		else
-			BPF_CORE_READ_INTO(addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		/* Sized explicitly: BPF_CORE_READ_INTO reads sizeof(*dst), one byte through a u8 *. */
+		if (local_addr)
+			bpf_core_read(local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		if (remote_addr)
+			bpf_core_read(remote_addr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
 }
 
@@ -789,6 +884,8 @@ static __always_inline int open_report(long ret, u32 syscall, const char *upath,
 		return 0;
 	}
 	/* A read: the common, uninteresting case unless the path is under a sensitive prefix. */
+	if (!read_lead_may_match(upath))
+		return 0;
 	u32 slot = 0;
 	struct open_pending *entry = bpf_map_lookup_elem(&scratch, &slot);
 	if (!entry || !read_user_path(&entry->key, upath))
@@ -861,6 +958,9 @@ int regs_exit_openat2(struct syscall_exit_ctx *ctx)
  * result in `pending_open`. */
 static __always_inline int open_enter(u32 syscall, const char *upath, u32 flags, u32 mode)
 {
+	bool write = (flags & OPEN_WRITE_FLAGS) != 0;
+	if (!write && !read_lead_may_match(upath))
+		return 0;
 	if (ignored())
 		return 0;
 	u32 slot = 0;
@@ -869,7 +969,6 @@ static __always_inline int open_enter(u32 syscall, const char *upath, u32 flags,
 		return 0;
 	if (!read_user_path(&entry->key, upath))
 		return 0;
-	bool write = (flags & OPEN_WRITE_FLAGS) != 0;
 	if (!write && !bpf_map_lookup_elem(&read_prefixes, &entry->key))
 		return 0;
 	entry->syscall = syscall;
@@ -955,13 +1054,23 @@ int exit_openat2(struct syscall_exit_ctx *ctx)
 
 /* ---- network ---- */
 
-static __always_inline void read_sockaddr(struct sockaddr_payload *p, long fd, const void *uaddr, long addrlen)
+/* `is_socket`: the syscall's result already proves `fd` is a socket, so the file's inode need not
+ * be read to check. */
+static __always_inline void read_sockaddr(struct sockaddr_payload *p, long fd, const void *uaddr, long addrlen,
+					  bool is_socket)
 {
 	p->fd = fd;
 	p->addrlen = 0;
 	p->sock_type = 0;
 	p->reserved[0] = p->reserved[1] = p->reserved[2] = 0;
-	struct socket *sock = file_socket(fd_file(fd));
+	struct socket *sock = NULL;
+	if (is_socket) {
+		struct file *file = fd_file(fd);
+		if (file)
+			sock = BPF_CORE_READ(file, private_data);
+	} else {
+		sock = file_socket(fd_file(fd));
+	}
 	if (sock)
 		p->sock_type = BPF_CORE_READ(sock, type);
 	if (addrlen <= 0)
@@ -995,7 +1104,11 @@ int regs_exit_connect(struct syscall_exit_ctx *ctx)
 	fill_header(&e->h, KIND_CONNECT);
 	e->h.result = ctx->ret;
 	e->h.has_result = 1;
-	read_sockaddr(&e->p, fd, uaddr, addrlen);
+	/* The address is copied in before the descriptor is looked up: EFAULT and EINVAL can come
+	 * before anything proved the descriptor a socket, EBADF and ENOTSOCK say it is not. */
+	long ret = ctx->ret;
+	bool is_socket = ret != -EBADF && ret != -ENOTSOCK && ret != -EFAULT && ret != -EINVAL;
+	read_sockaddr(&e->p, fd, uaddr, addrlen, is_socket);
 	submit(e);
 	return 0;
 }
@@ -1011,7 +1124,7 @@ int enter_connect(struct syscall_enter_ctx *ctx)
 	struct sockaddr_payload *p = bpf_map_lookup_elem(&scratch, &slot);
 	if (!p)
 		return 0;
-	read_sockaddr(p, ctx->args[0], (const void *)ctx->args[1], ctx->args[2]);
+	read_sockaddr(p, ctx->args[0], (const void *)ctx->args[1], ctx->args[2], false);
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&pending_connect, &tid, p, BPF_ANY);
 	return 0;
@@ -1045,7 +1158,7 @@ int enter_bind(struct syscall_enter_ctx *ctx)
 	if (!e)
 		return 0;
 	fill_header(&e->h, KIND_BIND);
-	read_sockaddr(&e->p, ctx->args[0], (const void *)ctx->args[1], ctx->args[2]);
+	read_sockaddr(&e->p, ctx->args[0], (const void *)ctx->args[1], ctx->args[2], false);
 	submit(e);
 	return 0;
 }
@@ -1059,10 +1172,17 @@ static __always_inline int accept_exit(long ret)
 {
 	if (ret < 0 || ignored())
 		return 0;
-	struct socket *sock = file_socket(fd_file(ret));
+	/* accept returned a descriptor of the new socket: no need to check the file is one. */
+	struct file *file = fd_file(ret);
+	if (!file)
+		return 0;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
 	if (!sock)
 		return 0;
-	struct sock *sk = BPF_CORE_READ(sock, sk);
+	u16 type = 0;
+	struct sock *sk = socket_sk(sock, &type);
+	if (!sk)
+		return 0;
 	struct accept_record *e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
@@ -1070,11 +1190,10 @@ static __always_inline int accept_exit(long ret)
 	e->h.result = ret;
 	e->h.has_result = 1;
 	e->p.fd = ret;
-	e->p.sock_type = BPF_CORE_READ(sock, type);
+	e->p.sock_type = type;
 	e->p.reserved = 0;
 	u16 family = 0;
-	sock_endpoint(sk, true, &family, &e->p.local_port, e->p.local_addr);
-	sock_endpoint(sk, false, &family, &e->p.remote_port, e->p.remote_addr);
+	sock_endpoints(sk, &family, &e->p.local_port, e->p.local_addr, &e->p.remote_port, e->p.remote_addr);
 	e->p.family = family;
 	submit(e);
 	return 0;
@@ -1135,7 +1254,7 @@ static __always_inline int dup_report(long oldfd, long newfd, long fd)
 	e->p.socket = 1;
 	e->p.reserved = 0;
 	e->p.reserved2 = 0;
-	sock_endpoint(BPF_CORE_READ(sock, sk), false, &e->p.family, &e->p.remote_port, e->p.remote_addr);
+	sock_endpoints(BPF_CORE_READ(sock, sk), &e->p.family, NULL, NULL, &e->p.remote_port, e->p.remote_addr);
 	submit(e);
 	return 0;
 }

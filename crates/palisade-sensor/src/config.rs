@@ -13,6 +13,7 @@
 //!     api: true
 //!   ringBufferMiB: 8
 //!   allowedApiClients: [kubectl, /usr/local/bin/argocd*]
+//!   moduleLoadAttempts: auto
 //!   drift:
 //!     rules:
 //!       - {name: system, namespaces: [kube-system], action: ignore}
@@ -29,6 +30,7 @@ use std::time::Duration;
 use palisade_core::{Mark, Node, Value};
 
 use crate::drift::{self, DriftPolicy};
+use crate::kernel::ModuleLoadAttempts;
 
 /// Path prefixes whose reads are reported (the kernel filters opens for reading by these). They
 /// hold credentials an attacker on the node or in a container goes for first: password hashes,
@@ -113,6 +115,8 @@ pub struct SensorConfig {
     /// Processes allowed to talk to the Kubernetes API server from a container without an alert:
     /// exe path globs (containing `/`) or process names (globs allowed).
     pub allowed_api_clients: Vec<String>,
+    /// Whether module-load attempts are watched on kernels where no load can succeed.
+    pub module_load_attempts: ModuleLoadAttempts,
     pub drift: DriftPolicy,
 }
 
@@ -384,6 +388,7 @@ const SENSOR_KEYS: &[&str] = &[
     "attribution",
     "ringBufferMiB",
     "allowedApiClients",
+    "moduleLoadAttempts",
     "drift",
 ];
 
@@ -433,6 +438,17 @@ impl SensorConfig {
             .into_iter()
             .map(|(text, _)| text)
             .collect();
+        let module_load_attempts = match section.string("moduleLoadAttempts")?.as_deref() {
+            None | Some("auto") => ModuleLoadAttempts::Auto,
+            Some("always") => ModuleLoadAttempts::Always,
+            Some(other) => {
+                return Err(error(
+                    &section.key("moduleLoadAttempts"),
+                    section.mark_of("moduleLoadAttempts"),
+                    format!("expected `auto` or `always`, got `{other}`"),
+                ));
+            }
+        };
         let drift = match section.get("drift") {
             None => DriftPolicy::default(),
             Some(node) => drift::parse_policy(node, &section.key("drift"))?,
@@ -465,6 +481,7 @@ impl SensorConfig {
             attribution: parse_attribution(&section)?,
             ring_buffer_bytes: ring_mib * 1024 * 1024,
             allowed_api_clients,
+            module_load_attempts,
             drift,
         })
     }
@@ -484,6 +501,7 @@ impl Default for SensorConfig {
             attribution: AttributionConfig::default(),
             ring_buffer_bytes: DEFAULT_RING_BUFFER_MIB * 1024 * 1024,
             allowed_api_clients: Vec::new(),
+            module_load_attempts: ModuleLoadAttempts::Auto,
             drift: DriftPolicy::default(),
         })
     }
@@ -689,12 +707,14 @@ sensor:
     procRoot: /host/proc
   ringBufferMiB: 32
   allowedApiClients: [kubectl]
+  moduleLoadAttempts: always
   drift:
     rules:
       - {name: all, action: alert}
 "#,
         )
         .unwrap();
+        assert_eq!(config.module_load_attempts, ModuleLoadAttempts::Always);
         assert_eq!(config.cluster_name.as_deref(), Some("prod"));
         assert_eq!(
             config.rule_files,
@@ -772,6 +792,11 @@ sensor:
         let cases = [
             ("sensor:\n  ringBufferMiB: 12\n", "sensor.ringBufferMiB", 2),
             ("sensor:\n  ringBufferMiB: 0\n", "sensor.ringBufferMiB", 2),
+            (
+                "sensor:\n  moduleLoadAttempts: never\n",
+                "sensor.moduleLoadAttempts",
+                2,
+            ),
             ("sensor:\n  builtinRules: maybe\n", "sensor.builtinRules", 2),
             (
                 "sensor:\n  aggregationWindowSeconds: -1\n",

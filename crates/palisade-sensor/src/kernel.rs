@@ -29,8 +29,65 @@ pub enum Variant {
     /// The module syscalls' own tracepoints, used when the kernel has both.
     ModuleTracepoint,
     /// raw_syscalls:sys_enter filtered by syscall number, which runs on every syscall of the
-    /// node: only when the module syscalls have no tracepoints of their own.
+    /// node: only when the module syscalls have no tracepoints of their own (see [`ModuleWatch`]).
     RawSyscall,
+}
+
+/// Whether module-load attempts are watched on a kernel that cannot load modules
+/// (`sensor.moduleLoadAttempts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ModuleLoadAttempts {
+    /// Watched wherever a load can succeed; not on a kernel without module support, where
+    /// init_module/finit_module fail with ENOSYS and the only way to see the attempt costs
+    /// every syscall of the node a program run.
+    #[default]
+    Auto,
+    /// Watched everywhere, paying that cost where needed.
+    Always,
+}
+
+/// How init_module/finit_module are watched on this kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleWatch {
+    /// By the module syscalls' own tracepoints.
+    Tracepoints,
+    /// By the raw_syscalls:sys_enter catch-all.
+    RawSyscall,
+    /// Not at all: the kernel has neither those tracepoints nor module support.
+    Off,
+}
+
+/// Why [`ModuleWatch::Off`], for reports.
+pub const MODULE_WATCH_OFF: &str = "not watched: this kernel has no module support (no \
+     /proc/modules), so init_module/finit_module fail with ENOSYS, and without their tracepoints \
+     watching the attempts would run a program on every syscall of the node; \
+     `sensor.moduleLoadAttempts: always` watches them anyway";
+
+impl ModuleWatch {
+    /// The choice for a kernel with or without the module tracepoints and module support.
+    pub fn choose(
+        tracepoints: bool,
+        modules_supported: bool,
+        attempts: ModuleLoadAttempts,
+    ) -> Self {
+        if tracepoints {
+            ModuleWatch::Tracepoints
+        } else if modules_supported || attempts == ModuleLoadAttempts::Always {
+            ModuleWatch::RawSyscall
+        } else {
+            ModuleWatch::Off
+        }
+    }
+
+    /// The choice on this machine, tracefs being mounted at `tracefs` (if it is).
+    pub fn detect(tracefs: Option<&Path>, attempts: ModuleLoadAttempts) -> Self {
+        Self::choose(
+            tracefs.is_some_and(module_tracepoints),
+            // CONFIG_MODULES is what creates /proc/modules.
+            Path::new("/proc/modules").exists(),
+            attempts,
+        )
+    }
 }
 
 /// One kernel program of `bpf/sensor.bpf.c` and the detections that depend on it.
@@ -56,13 +113,15 @@ pub enum SyscallArgs {
 
 impl SyscallArgs {
     /// Whether a program of this variant belongs to the chosen path.
-    pub fn selects(self, variant: Variant, module_tracepoints: bool) -> bool {
+    /// The catch-all is listed even when [`ModuleWatch::Off`], so that reports show the module
+    /// detection as off and why.
+    pub fn selects(self, variant: Variant, modules: ModuleWatch) -> bool {
         match variant {
             Variant::Always => true,
             Variant::SavedRegs => self == SyscallArgs::SavedRegs,
             Variant::Paired => self == SyscallArgs::Paired,
-            Variant::ModuleTracepoint => module_tracepoints,
-            Variant::RawSyscall => !module_tracepoints,
+            Variant::ModuleTracepoint => modules == ModuleWatch::Tracepoints,
+            Variant::RawSyscall => modules != ModuleWatch::Tracepoints,
         }
     }
 }
@@ -233,6 +292,8 @@ pub enum ProbeState {
     Missing,
     /// Could not be checked or loaded; the reason (verifier message, tracefs absent...).
     Failed(String),
+    /// Deliberately not attached; the reason.
+    Off(&'static str),
 }
 
 impl ProbeState {
@@ -355,6 +416,7 @@ impl fmt::Display for KernelReport {
                 ProbeState::Available => "available".to_string(),
                 ProbeState::Missing => "missing".to_string(),
                 ProbeState::Failed(reason) => format!("failed: {reason}"),
+                ProbeState::Off(_) => "off (see below)".to_string(),
             };
             writeln!(
                 f,
@@ -370,7 +432,14 @@ impl fmt::Display for KernelReport {
         } else {
             writeln!(f, "degraded detections:")?;
             for (detection, programs) in degraded {
-                writeln!(f, "  - {detection} (missing {})", programs.join(", "))?;
+                let off = self.probes.iter().find_map(|p| match p.state {
+                    ProbeState::Off(reason) if programs.contains(&p.program) => Some(reason),
+                    _ => None,
+                });
+                match off {
+                    Some(reason) => writeln!(f, "  - {detection}: {reason}")?,
+                    None => writeln!(f, "  - {detection} (missing {})", programs.join(", "))?,
+                }
             }
         }
         if !self.send_signal.present {
@@ -478,7 +547,7 @@ pub fn module_tracepoints(root: &Path) -> bool {
 
 /// Checks the kernel without loading any program. Mounts tracefs when it is missing (as the
 /// sensor would) so that the tracepoints can be listed.
-pub fn check_kernel() -> KernelReport {
+pub fn check_kernel(module_attempts: ModuleLoadAttempts) -> KernelReport {
     let release = kernel_release();
     let btf_path = Path::new("/sys/kernel/btf/vmlinux");
     let btf = Capability {
@@ -507,16 +576,17 @@ pub fn check_kernel() -> KernelReport {
     } else {
         SyscallArgs::Paired
     };
-    let module_tracepoints = tracefs_result
-        .as_ref()
-        .is_ok_and(|root| module_tracepoints(root));
+    let modules = ModuleWatch::detect(tracefs_result.as_deref().ok(), module_attempts);
     let probes = PROBES
         .iter()
-        .filter(|spec| syscall_args.selects(spec.variant, module_tracepoints))
+        .filter(|spec| syscall_args.selects(spec.variant, modules))
         .map(|spec| ProbeReport {
             program: spec.program,
             attach_point: format!("{}/{}", spec.category, spec.tracepoint),
             state: match &tracefs_result {
+                _ if spec.variant == Variant::RawSyscall && modules == ModuleWatch::Off => {
+                    ProbeState::Off(MODULE_WATCH_OFF)
+                }
                 Ok(root) => {
                     if tracepoint_exists(root, spec) {
                         ProbeState::Available
@@ -564,7 +634,9 @@ mod tests {
             syscall_args: SyscallArgs::SavedRegs,
             probes: PROBES
                 .iter()
-                .filter(|spec| SyscallArgs::SavedRegs.selects(spec.variant, false))
+                .filter(|spec| {
+                    SyscallArgs::SavedRegs.selects(spec.variant, ModuleWatch::RawSyscall)
+                })
                 .map(|spec| ProbeReport {
                     program: spec.program,
                     attach_point: format!("{}/{}", spec.category, spec.tracepoint),
@@ -597,6 +669,44 @@ mod tests {
     }
 
     #[test]
+    fn module_watch_costs_every_syscall_only_where_a_load_can_succeed_or_when_asked() {
+        use ModuleLoadAttempts::{Always, Auto};
+        assert_eq!(
+            ModuleWatch::choose(true, true, Auto),
+            ModuleWatch::Tracepoints
+        );
+        assert_eq!(
+            ModuleWatch::choose(true, false, Always),
+            ModuleWatch::Tracepoints
+        );
+        assert_eq!(
+            ModuleWatch::choose(false, true, Auto),
+            ModuleWatch::RawSyscall
+        );
+        assert_eq!(
+            ModuleWatch::choose(false, false, Always),
+            ModuleWatch::RawSyscall
+        );
+        assert_eq!(ModuleWatch::choose(false, false, Auto), ModuleWatch::Off);
+    }
+
+    #[test]
+    fn module_watch_off_is_reported_with_its_reason() {
+        let report = report(&[("enter_raw_syscall", ProbeState::Off(MODULE_WATCH_OFF))]);
+        assert_eq!(
+            report.degraded(),
+            vec![("kernel module load", vec!["enter_raw_syscall"])]
+        );
+        assert!(report.usable());
+        let text = report.to_string();
+        assert!(text.contains("off (see below)"), "{text}");
+        assert!(
+            text.contains("kernel module load: not watched: this kernel has no module support"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn missing_exec_probe_makes_the_sensor_unusable() {
         let report = report(&[("handle_exec", ProbeState::Failed("verifier".into()))]);
         assert!(!report.usable());
@@ -606,10 +716,14 @@ mod tests {
     #[test]
     fn each_path_attaches_one_program_per_tracepoint() {
         for args in [SyscallArgs::SavedRegs, SyscallArgs::Paired] {
-            for module_tracepoints in [false, true] {
+            for modules in [
+                ModuleWatch::Tracepoints,
+                ModuleWatch::RawSyscall,
+                ModuleWatch::Off,
+            ] {
                 let chosen: Vec<&ProbeSpec> = PROBES
                     .iter()
-                    .filter(|spec| args.selects(spec.variant, module_tracepoints))
+                    .filter(|spec| args.selects(spec.variant, modules))
                     .collect();
                 for (index, spec) in chosen.iter().enumerate() {
                     assert!(
@@ -636,7 +750,7 @@ mod tests {
                     .any(|spec| spec.tracepoint == "sys_enter_openat");
                 assert_eq!(entries, args == SyscallArgs::Paired);
                 let raw = chosen.iter().any(|spec| spec.category == "raw_syscalls");
-                assert_eq!(raw, !module_tracepoints);
+                assert_eq!(raw, modules != ModuleWatch::Tracepoints);
             }
         }
     }

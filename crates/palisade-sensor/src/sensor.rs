@@ -133,6 +133,7 @@ impl Sensor {
         if config.ring_buffer_bytes > 0 {
             probe_options.ring_bytes = config.ring_buffer_bytes;
         }
+        probe_options.module_load_attempts = config.module_load_attempts;
         let mut rule_files = rule_files;
         if config.builtin_rules && !config.allowed_api_clients.is_empty() {
             // Loaded right after the built-in rules, before the user's files, which may still

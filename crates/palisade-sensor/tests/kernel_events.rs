@@ -8,7 +8,7 @@
 //! child's PID so that the rest of the machine's activity does not confuse the tests.
 
 use std::ffi::CString;
-use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener, TcpStream};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use palisade_sensor::bpf::{ProbeOptions, Probes};
 use palisade_sensor::cgroup::CgroupRules;
 use palisade_sensor::event::{EventDetail, L4Proto, SocketAddress, SyscallEvent};
-use palisade_sensor::kernel::{ProbeState, SyscallArgs};
+use palisade_sensor::kernel::{ModuleLoadAttempts, ModuleWatch, ProbeState, SyscallArgs};
 use palisade_sensor::model::Runtime;
 use palisade_sensor::process_table::ProcessTable;
 use palisade_sensor::procfs::ProcFs;
@@ -53,7 +53,12 @@ fn collector() -> Arc<Collector> {
                     .into(),
             );
         }
-        let mut options = ProbeOptions::default();
+        // init_module_attempt_is_seen needs the attempts watched on kernels that cannot load
+        // modules too (this CI machine's).
+        let mut options = ProbeOptions {
+            module_load_attempts: ModuleLoadAttempts::Always,
+            ..ProbeOptions::default()
+        };
         options
             .watched_prefixes
             .push(format!("{}/", watched_dir().display()));
@@ -381,6 +386,91 @@ fn connect_to_loopback_listener() {
         }
     );
     assert_eq!(event.result, Some(0));
+}
+
+/// IPv6 ends come from the socket's own v6 fields (read apart from the IPv4 block).
+#[test]
+fn accept_and_connect_over_ipv6_loopback() {
+    let Ok(probe) = TcpListener::bind("[::1]:0") else {
+        panic!("this machine has no IPv6 loopback (::1), which the sensor's IPv6 path needs to be tested");
+    };
+    drop(probe);
+    let (pid, status) = in_child(|| {
+        let Ok(listener) = TcpListener::bind("[::1]:0") else { return 1 };
+        let Ok(addr) = listener.local_addr() else { return 2 };
+        let Ok(_client) = TcpStream::connect(addr) else { return 3 };
+        if listener.accept().is_err() {
+            return 4;
+        }
+        0
+    });
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "status {status:#x}"
+    );
+    let (connect, _) = wait_for(pid, "connect", |e| {
+        matches!(e.detail, EventDetail::Connect { .. })
+    });
+    let EventDetail::Connect { l4proto, remote, .. } = connect.detail else {
+        unreachable!()
+    };
+    assert_eq!(l4proto, L4Proto::Tcp);
+    let SocketAddress::Ip { addr, port } = remote else {
+        panic!("{remote:?}")
+    };
+    assert_eq!(addr, IpAddr::V6(Ipv6Addr::LOCALHOST));
+    let (accept, _) = wait_for(pid, "accept", |e| {
+        matches!(e.detail, EventDetail::Accept { .. })
+    });
+    let EventDetail::Accept {
+        local,
+        remote: peer,
+        l4proto,
+        ..
+    } = accept.detail
+    else {
+        unreachable!()
+    };
+    assert_eq!(l4proto, L4Proto::Tcp);
+    assert_eq!(
+        local,
+        SocketAddress::Ip {
+            addr: IpAddr::V6(Ipv6Addr::LOCALHOST),
+            port
+        }
+    );
+    assert!(
+        matches!(peer, SocketAddress::Ip { addr, port: p } if addr == IpAddr::V6(Ipv6Addr::LOCALHOST) && p != port && p != 0),
+        "{peer:?}"
+    );
+}
+
+/// connect on a descriptor that is not a socket is still reported (failed), and the sensor does
+/// not take the file for a socket.
+#[test]
+fn connect_on_a_regular_file_is_not_taken_for_a_socket() {
+    let addr = sockaddr_v4(9);
+    let (pid, _) = in_child(|| {
+        // SAFETY: open and connect on our own descriptor with a valid sockaddr.
+        unsafe {
+            let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let rc = libc::connect(fd, (&addr as *const libc::sockaddr_in).cast(), len);
+            if rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOTSOCK) {
+                0
+            } else {
+                1
+            }
+        }
+    });
+    let (event, _) = wait_for(pid, "connect", |e| {
+        matches!(e.detail, EventDetail::Connect { .. })
+    });
+    let EventDetail::Connect { l4proto, .. } = event.detail else {
+        unreachable!()
+    };
+    assert_eq!(l4proto, L4Proto::Unknown, "{event:#?}");
+    assert_eq!(event.result, Some(-i64::from(libc::ENOTSOCK)));
 }
 
 #[test]
@@ -889,7 +979,7 @@ fn overlay_upper_layer_and_tmpfs_origins() {
 #[test]
 fn kernel_check_finds_every_tracepoint() {
     collector();
-    let report = palisade_sensor::kernel::check_kernel();
+    let report = palisade_sensor::kernel::check_kernel(ModuleLoadAttempts::Always);
     eprintln!("{report}");
     assert!(report.usable(), "{report}");
     assert!(report.degraded().is_empty(), "{report}");
@@ -901,6 +991,44 @@ fn kernel_check_finds_every_tracepoint() {
         "{report}"
     );
     assert!(report.to_string().contains("no detection is degraded"));
+}
+
+/// With the default `auto`, the module-load catch-all (a program run on every syscall) is off
+/// exactly on kernels that can neither trace the module syscalls nor load modules, and the
+/// check says so.
+#[test]
+fn kernel_check_turns_the_module_catch_all_off_only_where_no_load_can_succeed() {
+    collector();
+    let report = palisade_sensor::kernel::check_kernel(ModuleLoadAttempts::Auto);
+    let tracefs = palisade_sensor::kernel::tracefs_mount();
+    let watch = ModuleWatch::detect(tracefs.as_deref(), ModuleLoadAttempts::Auto);
+    let raw = report
+        .probes
+        .iter()
+        .find(|p| p.program == "enter_raw_syscall");
+    match watch {
+        ModuleWatch::Off => {
+            assert!(!std::path::Path::new("/proc/modules").exists());
+            assert!(
+                matches!(raw.map(|p| &p.state), Some(ProbeState::Off(_))),
+                "{report}"
+            );
+            assert!(
+                report
+                    .to_string()
+                    .contains("kernel module load: not watched"),
+                "{report}"
+            );
+        }
+        ModuleWatch::RawSyscall => {
+            assert_eq!(
+                raw.map(|p| &p.state),
+                Some(&ProbeState::Available),
+                "{report}"
+            )
+        }
+        ModuleWatch::Tracepoints => assert!(raw.is_none(), "{report}"),
+    }
 }
 
 #[test]

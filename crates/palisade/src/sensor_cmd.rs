@@ -48,6 +48,9 @@ pub struct SensorRunArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct SensorCheckArgs {
+    /// palisade.yaml whose `sensor` section the check applies (`moduleLoadAttempts`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
     pub format: String,
 }
@@ -69,7 +72,8 @@ fn install_stop_handlers() {
 }
 
 pub fn check(args: SensorCheckArgs) -> Result<ExitCode> {
-    let report = palisade_sensor::kernel::check_kernel();
+    let (config, _) = load_config(args.config.as_ref())?;
+    let report = palisade_sensor::kernel::check_kernel(config.module_load_attempts);
     let embedded = palisade_sensor::bpf::programs_embedded();
     if args.format == "json" {
         let degraded: Vec<serde_json::Value> = report
@@ -100,8 +104,8 @@ pub fn check(args: SensorCheckArgs) -> Result<ExitCode> {
     })
 }
 
-fn load_config(args: &SensorRunArgs) -> Result<(SensorConfig, Vec<SinkConfig>)> {
-    let Some(path) = &args.config else {
+fn load_config(path: Option<&PathBuf>) -> Result<(SensorConfig, Vec<SinkConfig>)> {
+    let Some(path) = path else {
         return Ok((SensorConfig::default(), Vec::new()));
     };
     let catalogue = palisade_posture::Catalogue::builtin();
@@ -116,7 +120,7 @@ fn load_config(args: &SensorRunArgs) -> Result<(SensorConfig, Vec<SinkConfig>)> 
 }
 
 pub fn run(args: SensorRunArgs) -> Result<ExitCode> {
-    let (mut config, sinks) = load_config(&args)?;
+    let (mut config, sinks) = load_config(args.config.as_ref())?;
     if let Some(name) = &args.node_name {
         config.node_name = name.clone();
     }

@@ -233,7 +233,9 @@ fn built_in_detections_fire_on_real_processes_and_containers() {
     let metrics_addr = format!("127.0.0.1:{metrics_port}");
     let sensor = start_sensor(
         "attacks",
-        "sensor:\n  nodeName: e2e-node\n  clusterName: e2e\n  aggregationWindowSeconds: 0\n  drift:\n    rules:\n      - name: block-drift\n        containers: [\"drift-block-*\"]\n        action: block\n      - name: watch-drift\n        containers: [\"drift-alert-*\"]\n        action: alert\n",
+        // moduleLoadAttempts: always, because this CI kernel cannot load modules (the default
+        // would leave the attempt below unwatched, see docs/sensor.md).
+        "sensor:\n  nodeName: e2e-node\n  clusterName: e2e\n  aggregationWindowSeconds: 0\n  moduleLoadAttempts: always\n  drift:\n    rules:\n      - name: block-drift\n        containers: [\"drift-block-*\"]\n        action: block\n      - name: watch-drift\n        containers: [\"drift-alert-*\"]\n        action: alert\n",
         &["--metrics", &metrics_addr],
     );
     let work = scratch("attack-work");

@@ -12,7 +12,8 @@ use aya::{Ebpf, EbpfLoader, Pod};
 use super::wire;
 use crate::event::SyscallEvent;
 use crate::kernel::{
-    self, AttachKind, KernelReport, PROBES, ProbeReport, ProbeState, SyscallArgs, Variant,
+    self, AttachKind, KernelReport, MODULE_WATCH_OFF, ModuleLoadAttempts, ModuleWatch, PROBES,
+    ProbeReport, ProbeState, SyscallArgs, Variant,
 };
 
 /// Size of the path field of the kernel's LPM keys (`PATH_MAX_WIRE`).
@@ -59,6 +60,8 @@ pub struct ProbeOptions {
     /// they cost twice the program runs, so this is for testing the fallback (and a way out
     /// should the exit-only path misbehave on some kernel).
     pub paired_syscall_args: bool,
+    /// Whether module-load attempts are watched where no load can succeed.
+    pub module_load_attempts: ModuleLoadAttempts,
 }
 
 impl Default for ProbeOptions {
@@ -95,6 +98,7 @@ impl Default for ProbeOptions {
             ignore_pids: Vec::new(),
             ring_bytes: 16 * 1024 * 1024,
             paired_syscall_args: false,
+            module_load_attempts: ModuleLoadAttempts::Auto,
         }
     }
 }
@@ -150,6 +154,53 @@ fn fill_prefixes(ebpf: &mut Ebpf, map: &'static str, prefixes: &[String]) -> Res
     for prefix in prefixes {
         trie.insert(&path_key(prefix)?, 1, 0)
             .map_err(map_error(map))?;
+    }
+    Ok(())
+}
+
+/// Buckets of the kernel's `read_leads` bitmap (`READ_LEAD_BITS`).
+const READ_LEAD_BITS: usize = 65536;
+
+/// The `read_leads` bucket of a path whose first four bytes are `lead`, as `read_lead_may_match`
+/// computes it: bytes after the first NUL masked off, then a multiplicative hash to 16 bits.
+fn read_lead_bucket(lead: [u8; 4]) -> usize {
+    let mut masked = [0u8; 4];
+    for (out, byte) in masked.iter_mut().zip(lead.iter().take_while(|&&b| b != 0)) {
+        *out = *byte;
+    }
+    (u32::from_ne_bytes(masked).wrapping_mul(2_654_435_761) >> 16) as usize
+}
+
+/// The `read_leads` bitmap for `prefixes`: the bucket of every four-byte lead a path under one of
+/// them can start with. A prefix of three bytes can be followed by any byte (or end), one of two
+/// bytes or fewer leaves nothing to filter on and sets every bucket.
+fn read_lead_bitmap(prefixes: &[String]) -> Vec<u64> {
+    let mut bitmap = vec![0u64; READ_LEAD_BITS / 64];
+    let mut set = |bucket: usize| {
+        if let Some(word) = bitmap.get_mut(bucket / 64) {
+            *word |= 1 << (bucket % 64);
+        }
+    };
+    for prefix in prefixes {
+        match *prefix.as_bytes() {
+            [a, b, c, d, ..] => set(read_lead_bucket([a, b, c, d])),
+            [a, b, c] => (0..=u8::MAX).for_each(|d| set(read_lead_bucket([a, b, c, d]))),
+            _ => (0..READ_LEAD_BITS).for_each(&mut set),
+        }
+    }
+    bitmap
+}
+
+fn fill_read_leads(ebpf: &mut Ebpf, prefixes: &[String]) -> Result<(), BpfError> {
+    const MAP: &str = "read_leads";
+    let mut array: aya::maps::Array<_, u64> =
+        aya::maps::Array::try_from(ebpf.map_mut(MAP).ok_or(BpfError::MissingMap(MAP))?)
+            .map_err(map_error(MAP))?;
+    for (index, word) in read_lead_bitmap(prefixes).into_iter().enumerate() {
+        if word != 0 {
+            let index = u32::try_from(index).map_err(|e| BpfError::Option(e.to_string()))?;
+            array.set(index, word, 0).map_err(map_error(MAP))?;
+        }
     }
     Ok(())
 }
@@ -247,7 +298,7 @@ impl Probes {
         if !super::programs_embedded() {
             return Err(BpfError::NotBuilt);
         }
-        let mut report = kernel::check_kernel();
+        let mut report = kernel::check_kernel(options.module_load_attempts);
         let tracefs = kernel::ensure_tracefs();
 
         let ring_bytes = options
@@ -286,6 +337,7 @@ impl Probes {
             }
         }
         fill_prefixes(&mut ebpf, "read_prefixes", &options.read_prefixes)?;
+        fill_read_leads(&mut ebpf, &options.read_prefixes)?;
         fill_prefixes(&mut ebpf, "watched_prefixes", &options.watched_prefixes)?;
 
         let wanted = if options.paired_syscall_args {
@@ -294,17 +346,19 @@ impl Probes {
             report.syscall_args
         };
         report.syscall_args = syscall_args(&mut ebpf, wanted, &mut report.task_pt_regs);
-        let module_tracepoints = tracefs
-            .as_ref()
-            .is_ok_and(|root| kernel::module_tracepoints(root));
+        let modules = ModuleWatch::detect(tracefs.as_deref().ok(), options.module_load_attempts);
         let chosen = report.syscall_args;
         report.probes = PROBES
             .iter()
-            .filter(|spec| chosen.selects(spec.variant, module_tracepoints))
+            .filter(|spec| chosen.selects(spec.variant, modules))
             .map(|spec| ProbeReport {
                 program: spec.program,
                 attach_point: format!("{}/{}", spec.category, spec.tracepoint),
-                state: attach(&mut ebpf, spec, &tracefs),
+                state: if spec.variant == Variant::RawSyscall && modules == ModuleWatch::Off {
+                    ProbeState::Off(MODULE_WATCH_OFF)
+                } else {
+                    attach(&mut ebpf, spec, &tracefs)
+                },
                 detections: spec.detections,
             })
             .collect();
@@ -505,6 +559,64 @@ mod tests {
         assert!(path_key("").is_err());
         assert!(path_key(&"a".repeat(256)).is_err());
         assert!(path_key("/a\0b").is_err());
+    }
+
+    /// The kernel's view of a path: its first four bytes as read from memory, whatever follows
+    /// the string's NUL included (here a junk byte), then its bucket.
+    fn kernel_bucket(path: &str) -> usize {
+        let mut memory = path.as_bytes().to_vec();
+        memory.extend_from_slice(&[0, 0xAA, 0xBB, 0xCC]);
+        read_lead_bucket([memory[0], memory[1], memory[2], memory[3]])
+    }
+
+    fn passes(bitmap: &[u64], path: &str) -> bool {
+        let bucket = kernel_bucket(path);
+        bitmap[bucket / 64] & (1 << (bucket % 64)) != 0
+    }
+
+    #[test]
+    fn read_leads_pass_every_path_under_a_prefix() {
+        let prefixes: Vec<String> = ProbeOptions::default()
+            .read_prefixes
+            .into_iter()
+            .chain(["/srv".into(), "abc".into(), ".kube/".into()])
+            .collect();
+        let bitmap = read_lead_bitmap(&prefixes);
+        for path in [
+            "/etc/shadow",
+            "/etc/ssh/sshd_config",
+            "/root/.kube/config",
+            "/var/run/secrets/kubernetes.io/serviceaccount/token",
+            "/run/secrets/x",
+            "/srv",
+            "/srv/data",
+            "abc",
+            "abcdef",
+            ".kube/config",
+        ] {
+            assert!(passes(&bitmap, path), "{path} must reach the prefix trie");
+        }
+        // What a storm of ordinary reads opens is dropped by the lead alone.
+        for path in [
+            "/tmp/palisade-storm/file-7",
+            "/usr/lib/libc.so.6",
+            "/proc/self/stat",
+            "ab",
+        ] {
+            assert!(
+                !passes(&bitmap, path),
+                "{path} should be dropped by its lead"
+            );
+        }
+        let set: u32 = bitmap.iter().map(|w| w.count_ones()).sum();
+        assert!(set < 400, "{set} buckets set: the filter would not filter");
+    }
+
+    #[test]
+    fn short_read_prefixes_disable_the_lead_filter() {
+        let bitmap = read_lead_bitmap(&["/x".to_string()]);
+        assert!(bitmap.iter().all(|&w| w == u64::MAX));
+        assert!(read_lead_bitmap(&[]).iter().all(|&w| w == 0));
     }
 
     #[test]
