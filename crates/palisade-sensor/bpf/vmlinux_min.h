@@ -54,6 +54,10 @@ typedef struct {
 	__u32 val;
 } kuid_t;
 
+typedef struct {
+	__u32 val;
+} kgid_t;
+
 struct qstr {
 	union {
 		struct {
@@ -224,10 +228,17 @@ struct css_set {
 	struct cgroup *dfl_cgrp;
 } __attribute__((preserve_access_index));
 
+struct cred {
+	kuid_t uid;
+	kgid_t gid;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	int pid;
 	int tgid;
 	int exit_code;
+	const struct cred *cred;
+	char comm[16];
 	struct task_struct *real_parent;
 	struct mm_struct *mm;
 	struct files_struct *files;

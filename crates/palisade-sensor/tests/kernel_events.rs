@@ -392,13 +392,21 @@ fn connect_to_loopback_listener() {
 #[test]
 fn accept_and_connect_over_ipv6_loopback() {
     let Ok(probe) = TcpListener::bind("[::1]:0") else {
-        panic!("this machine has no IPv6 loopback (::1), which the sensor's IPv6 path needs to be tested");
+        panic!(
+            "this machine has no IPv6 loopback (::1), which the sensor's IPv6 path needs to be tested"
+        );
     };
     drop(probe);
     let (pid, status) = in_child(|| {
-        let Ok(listener) = TcpListener::bind("[::1]:0") else { return 1 };
-        let Ok(addr) = listener.local_addr() else { return 2 };
-        let Ok(_client) = TcpStream::connect(addr) else { return 3 };
+        let Ok(listener) = TcpListener::bind("[::1]:0") else {
+            return 1;
+        };
+        let Ok(addr) = listener.local_addr() else {
+            return 2;
+        };
+        let Ok(_client) = TcpStream::connect(addr) else {
+            return 3;
+        };
         if listener.accept().is_err() {
             return 4;
         }
@@ -411,7 +419,10 @@ fn accept_and_connect_over_ipv6_loopback() {
     let (connect, _) = wait_for(pid, "connect", |e| {
         matches!(e.detail, EventDetail::Connect { .. })
     });
-    let EventDetail::Connect { l4proto, remote, .. } = connect.detail else {
+    let EventDetail::Connect {
+        l4proto, remote, ..
+    } = connect.detail
+    else {
         unreachable!()
     };
     assert_eq!(l4proto, L4Proto::Tcp);
@@ -471,6 +482,48 @@ fn connect_on_a_regular_file_is_not_taken_for_a_socket() {
     };
     assert_eq!(l4proto, L4Proto::Unknown, "{event:#?}");
     assert_eq!(event.result, Some(-i64::from(libc::ENOTSOCK)));
+}
+
+/// Every record's header carries who did it: thread and process IDs, parent, real user and group,
+/// and the thread's name (read by the programs straight from the task).
+#[test]
+fn record_headers_carry_the_callers_identity() {
+    let dir = std::env::temp_dir().join(format!("palisade-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let path = CString::new(dir.join("out").to_string_lossy().as_bytes()).expect("no NUL");
+    // So that the child, once it is uid 4321, can create in it.
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+        .expect("chmod scratch dir");
+    let (pid, status) = in_child(|| {
+        // SAFETY: prctl/setgid/setuid/open/close on the child's own process.
+        unsafe {
+            if libc::prctl(libc::PR_SET_NAME, c"palisade-hdr".as_ptr()) != 0 {
+                return 1;
+            }
+            if libc::setgid(1234) != 0 || libc::setuid(4321) != 0 {
+                return 2;
+            }
+            let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o600);
+            if fd < 0 {
+                return 3;
+            }
+            libc::close(fd);
+        }
+        0
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "status {status:#x}"
+    );
+    let (event, _) = wait_for(pid, "open", |e| {
+        matches!(e.detail, EventDetail::Open { .. })
+    });
+    assert_eq!(event.task.pid, pid);
+    assert_eq!(event.task.tid, pid);
+    assert_eq!(event.task.ppid, std::process::id());
+    assert_eq!((event.task.uid, event.task.gid), (4321, 1234));
+    assert_eq!(event.task.comm, "palisade-hdr");
 }
 
 #[test]

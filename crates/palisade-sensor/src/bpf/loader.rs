@@ -308,8 +308,10 @@ impl Probes {
             .ok_or_else(|| {
                 BpfError::Option(format!("ring_bytes {} too large", options.ring_bytes))
             })?;
+        let ring_half = u64::from(ring_bytes / 2);
         let mut ebpf = EbpfLoader::new()
             .map_max_entries("events", ring_bytes)
+            .override_global("ring_half", &ring_half, true)
             .load(super::OBJECT)
             .map_err(|e| BpfError::Load(short_reason(&e)))?;
 
