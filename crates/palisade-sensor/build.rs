@@ -16,6 +16,7 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=CLANG");
     println!("cargo:rerun-if-env-changed=PALISADE_BPF_INCLUDE");
+    println!("cargo:rerun-if-env-changed=PALISADE_BPF_DEFINES");
 
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_else(|| ".".into()));
     let object = out_dir.join("sensor.bpf.o");
@@ -44,6 +45,10 @@ fn main() {
         .arg(&bpf_dir);
     if let Ok(include) = env::var("PALISADE_BPF_INCLUDE") {
         command.arg("-I").arg(include);
+    }
+    // Only for measurements (bench/sensor-floor.sh): `-DNAME` flags, space-separated.
+    if let Ok(defines) = env::var("PALISADE_BPF_DEFINES") {
+        command.args(defines.split_whitespace().filter(|d| d.starts_with("-D")));
     }
     command
         .arg("-c")
