@@ -184,10 +184,16 @@ struct syscall_exit_ctx {
 
 /* ---- helpers ---- */
 
+/* The hot programs (open, connect, accept) fetch the current task once and pass it to the
+ * `_of` variants below: every helper call costs ~10 ns under retpolines and return thunks. */
+static __always_inline bool ignored_tgid(u32 tgid)
+{
+	return bpf_map_lookup_elem(&ignore_pids, &tgid) != NULL;
+}
+
 static __always_inline bool ignored(void)
 {
-	u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	return bpf_map_lookup_elem(&ignore_pids, &tgid) != NULL;
+	return ignored_tgid(bpf_get_current_pid_tgid() >> 32);
 }
 
 static __always_inline void count_drop(void)
@@ -217,12 +223,11 @@ static __always_inline void submit(void *record)
 	bpf_ringbuf_submit(record, available > half ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline void fill_header(struct event_header *h, u32 kind)
+/* `task` is the current task from bpf_get_current_task_btf (5.11+, below the 5.17 bpf_loop
+ * floor): the BTF-typed pointer lets the members below be plain loads (which the verifier guards
+ * against faults) instead of one bpf_probe_read_kernel call per pointer hop. */
+static __always_inline void fill_header_of(struct event_header *h, u32 kind, struct task_struct *task)
 {
-	/* The BTF-typed task pointer lets the members below be plain loads (which the verifier
-	 * guards against faults) instead of one bpf_probe_read_kernel call per pointer hop: this
-	 * runs for every record. bpf_get_current_task_btf is 5.11+, below the 5.17 bpf_loop floor. */
-	struct task_struct *task = bpf_get_current_task_btf();
 
 	h->kind = kind;
 	h->cpu = bpf_get_smp_processor_id();
@@ -248,6 +253,11 @@ static __always_inline void fill_header(struct event_header *h, u32 kind)
 	/* Two 8-byte loads of the 16-byte comm, as bpf_get_current_comm copies it. */
 	u64 comm[2] = {*(u64 *)&task->comm[0], *(u64 *)&task->comm[8]};
 	__builtin_memcpy(h->comm, comm, sizeof(comm));
+}
+
+static __always_inline void fill_header(struct event_header *h, u32 kind)
+{
+	fill_header_of(h, kind, bpf_get_current_task_btf());
 }
 
 static __always_inline struct path_key *scratch_key(u32 slot)
@@ -289,11 +299,10 @@ static __always_inline bool read_user_path(struct path_key *key, const char *upa
 	return true;
 }
 
-static __always_inline struct file *fd_file(long fd)
+static __always_inline struct file *fd_file_of(struct task_struct *task, long fd)
 {
-	/* Plain loads through the BTF-typed task (see fill_header); the table slot itself is read
+	/* Plain loads through the BTF-typed task (see fill_header_of); the table slot itself is read
 	 * with a helper because its index is only known at run time. */
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
 	unsigned int max_fds = fdt->max_fds;
 	if (fd < 0 || fd >= max_fds)
@@ -302,6 +311,11 @@ static __always_inline struct file *fd_file(long fd)
 	struct file *file = NULL;
 	bpf_probe_read_kernel(&file, sizeof(file), &table[fd]);
 	return file;
+}
+
+static __always_inline struct file *fd_file(long fd)
+{
+	return fd_file_of(bpf_get_current_task_btf(), fd);
 }
 
 static __always_inline struct socket *file_socket(struct file *file)
@@ -859,17 +873,18 @@ struct open_record {
 #define SYSCALL_ARG2_REG dx
 #endif
 
-/* The calling thread's registers as saved at syscall entry. */
-static __always_inline struct pt_regs *syscall_regs(void)
+/* The calling thread's registers as saved at syscall entry; `task` is the current task. */
+static __always_inline struct pt_regs *syscall_regs(struct task_struct *task)
 {
-	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return (struct pt_regs *)bpf_task_pt_regs(task);
 }
 
 /* Reports one finished open whose arguments are known: the exit-only path. */
-static __always_inline int open_report(long ret, u32 syscall, const char *upath, u32 flags, u32 mode)
+static __always_inline int open_report(struct task_struct *task, long ret, u32 syscall, const char *upath,
+				       u32 flags, u32 mode)
 {
 	if (flags & OPEN_WRITE_FLAGS) {
-		if (ignored())
+		if (ignored_tgid(task->tgid))
 			return 0;
 		struct open_record *e = reserve(sizeof(*e));
 		if (!e)
@@ -880,7 +895,7 @@ static __always_inline int open_report(long ret, u32 syscall, const char *upath,
 			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 			return 0;
 		}
-		fill_header(&e->h, KIND_OPEN);
+		fill_header_of(&e->h, KIND_OPEN, task);
 		e->h.result = ret;
 		e->h.has_result = 1;
 		e->p.syscall = syscall;
@@ -897,12 +912,12 @@ static __always_inline int open_report(long ret, u32 syscall, const char *upath,
 	struct open_pending *entry = bpf_map_lookup_elem(&scratch, &slot);
 	if (!entry || !read_user_path(&entry->key, upath))
 		return 0;
-	if (!bpf_map_lookup_elem(&read_prefixes, &entry->key) || ignored())
+	if (!bpf_map_lookup_elem(&read_prefixes, &entry->key) || ignored_tgid(task->tgid))
 		return 0;
 	struct open_record *e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_OPEN);
+	fill_header_of(&e->h, KIND_OPEN, task);
 	e->h.result = ret;
 	e->h.has_result = 1;
 	e->p.syscall = syscall;
@@ -921,30 +936,33 @@ int regs_exit_openat(struct syscall_exit_ctx *ctx)
 	/* bench/sensor-floor.sh: what merely having a program on this tracepoint costs. */
 	return 0;
 #endif
-	struct pt_regs *regs = syscall_regs();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = syscall_regs(task);
 	if (!regs)
 		return 0;
-	return open_report(ctx->ret, OPEN_OPENAT, (const char *)SYSCALL_ARG1(regs), SYSCALL_ARG2(regs),
+	return open_report(task, ctx->ret, OPEN_OPENAT, (const char *)SYSCALL_ARG1(regs), SYSCALL_ARG2(regs),
 			   SYSCALL_ARG3(regs));
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
 int regs_exit_open(struct syscall_exit_ctx *ctx)
 {
-	struct pt_regs *regs = syscall_regs();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = syscall_regs(task);
 	if (!regs)
 		return 0;
-	return open_report(ctx->ret, OPEN_OPEN, (const char *)SYSCALL_ARG0(regs), SYSCALL_ARG1(regs),
+	return open_report(task, ctx->ret, OPEN_OPEN, (const char *)SYSCALL_ARG0(regs), SYSCALL_ARG1(regs),
 			   SYSCALL_ARG2(regs));
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
 int regs_exit_creat(struct syscall_exit_ctx *ctx)
 {
-	struct pt_regs *regs = syscall_regs();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = syscall_regs(task);
 	if (!regs)
 		return 0;
-	return open_report(ctx->ret, OPEN_CREAT, (const char *)SYSCALL_ARG0(regs), O_CREAT | O_WRONLY | O_TRUNC,
+	return open_report(task, ctx->ret, OPEN_CREAT, (const char *)SYSCALL_ARG0(regs), O_CREAT | O_WRONLY | O_TRUNC,
 			   SYSCALL_ARG1(regs));
 }
 
@@ -957,12 +975,13 @@ struct open_how {
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int regs_exit_openat2(struct syscall_exit_ctx *ctx)
 {
-	struct pt_regs *regs = syscall_regs();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = syscall_regs(task);
 	if (!regs)
 		return 0;
 	struct open_how how = {};
 	bpf_probe_read_user(&how, sizeof(how), (void *)SYSCALL_ARG2(regs));
-	return open_report(ctx->ret, OPEN_OPENAT2, (const char *)SYSCALL_ARG1(regs), how.flags, how.mode);
+	return open_report(task, ctx->ret, OPEN_OPENAT2, (const char *)SYSCALL_ARG1(regs), how.flags, how.mode);
 }
 
 /* Fallback for kernels without bpf_task_pt_regs: the arguments are read at entry and wait for the
@@ -1067,8 +1086,8 @@ int exit_openat2(struct syscall_exit_ctx *ctx)
 
 /* `is_socket`: the syscall's result already proves `fd` is a socket, so the file's inode need not
  * be read to check. */
-static __always_inline void read_sockaddr(struct sockaddr_payload *p, long fd, const void *uaddr, long addrlen,
-					  bool is_socket)
+static __always_inline void read_sockaddr(struct task_struct *task, struct sockaddr_payload *p, long fd,
+					  const void *uaddr, long addrlen, bool is_socket)
 {
 	p->fd = fd;
 	p->addrlen = 0;
@@ -1076,11 +1095,11 @@ static __always_inline void read_sockaddr(struct sockaddr_payload *p, long fd, c
 	p->reserved[0] = p->reserved[1] = p->reserved[2] = 0;
 	struct socket *sock = NULL;
 	if (is_socket) {
-		struct file *file = fd_file(fd);
+		struct file *file = fd_file_of(task, fd);
 		if (file)
 			sock = BPF_CORE_READ(file, private_data);
 	} else {
-		sock = file_socket(fd_file(fd));
+		sock = file_socket(fd_file_of(task, fd));
 	}
 	if (sock)
 		p->sock_type = BPF_CORE_READ(sock, type);
@@ -1101,9 +1120,10 @@ struct sockaddr_record {
 SEC("tracepoint/syscalls/sys_exit_connect")
 int regs_exit_connect(struct syscall_exit_ctx *ctx)
 {
-	if (ignored())
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (ignored_tgid(task->tgid))
 		return 0;
-	struct pt_regs *regs = syscall_regs();
+	struct pt_regs *regs = syscall_regs(task);
 	if (!regs)
 		return 0;
 	long fd = SYSCALL_ARG0(regs);
@@ -1112,14 +1132,14 @@ int regs_exit_connect(struct syscall_exit_ctx *ctx)
 	struct sockaddr_record *e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_CONNECT);
+	fill_header_of(&e->h, KIND_CONNECT, task);
 	e->h.result = ctx->ret;
 	e->h.has_result = 1;
 	/* The address is copied in before the descriptor is looked up: EFAULT and EINVAL can come
 	 * before anything proved the descriptor a socket, EBADF and ENOTSOCK say it is not. */
 	long ret = ctx->ret;
 	bool is_socket = ret != -EBADF && ret != -ENOTSOCK && ret != -EFAULT && ret != -EINVAL;
-	read_sockaddr(&e->p, fd, uaddr, addrlen, is_socket);
+	read_sockaddr(task, &e->p, fd, uaddr, addrlen, is_socket);
 	submit(e);
 	return 0;
 }
@@ -1135,7 +1155,7 @@ int enter_connect(struct syscall_enter_ctx *ctx)
 	struct sockaddr_payload *p = bpf_map_lookup_elem(&scratch, &slot);
 	if (!p)
 		return 0;
-	read_sockaddr(p, ctx->args[0], (const void *)ctx->args[1], ctx->args[2], false);
+	read_sockaddr(bpf_get_current_task_btf(), p, ctx->args[0], (const void *)ctx->args[1], ctx->args[2], false);
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&pending_connect, &tid, p, BPF_ANY);
 	return 0;
@@ -1169,7 +1189,7 @@ int enter_bind(struct syscall_enter_ctx *ctx)
 	if (!e)
 		return 0;
 	fill_header(&e->h, KIND_BIND);
-	read_sockaddr(&e->p, ctx->args[0], (const void *)ctx->args[1], ctx->args[2], false);
+	read_sockaddr(bpf_get_current_task_btf(), &e->p, ctx->args[0], (const void *)ctx->args[1], ctx->args[2], false);
 	submit(e);
 	return 0;
 }
@@ -1181,10 +1201,13 @@ struct accept_record {
 
 static __always_inline int accept_exit(long ret)
 {
-	if (ret < 0 || ignored())
+	if (ret < 0)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (ignored_tgid(task->tgid))
 		return 0;
 	/* accept returned a descriptor of the new socket: no need to check the file is one. */
-	struct file *file = fd_file(ret);
+	struct file *file = fd_file_of(task, ret);
 	if (!file)
 		return 0;
 	struct socket *sock = BPF_CORE_READ(file, private_data);
@@ -1197,7 +1220,7 @@ static __always_inline int accept_exit(long ret)
 	struct accept_record *e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_ACCEPT);
+	fill_header_of(&e->h, KIND_ACCEPT, task);
 	e->h.result = ret;
 	e->h.has_result = 1;
 	e->p.fd = ret;
