@@ -186,8 +186,18 @@ struct syscall_exit_ctx {
 
 /* The hot programs (open, connect, accept) fetch the current task once and pass it to the
  * `_of` variants below: every helper call costs ~10 ns under retpolines and return thunks. */
+/* The sensor's own thread group ID, and whether ignore_pids holds any other: set by the loader so
+ * that the common case (ignore only ourselves) is a compare, not a hash lookup per event. The
+ * defaults (0, 1) make an unset object fall back to the map. */
+const volatile u32 own_tgid = 0;
+const volatile u32 other_ignored = 1;
+
 static __always_inline bool ignored_tgid(u32 tgid)
 {
+	if (own_tgid && tgid == own_tgid)
+		return true;
+	if (!other_ignored)
+		return false;
 	return bpf_map_lookup_elem(&ignore_pids, &tgid) != NULL;
 }
 

@@ -362,6 +362,71 @@ fn paired_fallback_reports_opens_and_connects() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The sensor's own process and the `ignore_pids` it is given raise no events; others do. A second
+/// probe set ignores a waiting shell, which then writes a file: the collector (ignoring only this
+/// test process) sees that write, the second set must not, and neither sees this process's own.
+#[test]
+fn ignored_processes_raise_no_events() {
+    use std::io::Write;
+    collector();
+    let dir = std::env::temp_dir().join(format!("palisade-ignored-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let child_file = dir.join("from-ignored-child");
+    let own_file = dir.join("from-test-process");
+    let mut shell = Command::new("sh")
+        .arg("-c")
+        .arg(format!("read line; echo x > '{}'", child_file.display()))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("start sh");
+    let shell_pid = shell.id();
+    let options = ProbeOptions {
+        ignore_pids: vec![shell_pid],
+        ..ProbeOptions::default()
+    };
+    let (mut probes, _) = Probes::load(&options).expect("second probe set loads");
+    shell
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"go\n")
+        .expect("wake the shell");
+    assert!(shell.wait().expect("wait for sh").success());
+    std::fs::write(&own_file, b"x").expect("write from the test process");
+    let child_path = child_file.to_string_lossy().into_owned();
+    // The write happened and an unignoring probe set saw it.
+    wait_for(
+        shell_pid,
+        "open of the ignored shell's file",
+        |e| matches!(&e.detail, EventDetail::Open { path, .. } if *path == child_path),
+    );
+    let own = std::process::id();
+    let mut batch = Vec::new();
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < deadline {
+        probes
+            .poll(Duration::from_millis(20), &mut batch)
+            .expect("poll");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let leaked: Vec<&SyscallEvent> = batch
+        .iter()
+        .filter(|e| e.task.pid == shell_pid || e.task.pid == own)
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "events of ignored processes: {leaked:#?}"
+    );
+    let collector = collector();
+    let events = collector.events.lock().expect("event store poisoned");
+    let own_file = own_file.to_string_lossy().into_owned();
+    assert!(
+        !events.iter().any(|e| e.task.pid == own
+            && matches!(&e.detail, EventDetail::Open { path, .. } if *path == own_file)),
+        "the collector reported the test process's own write"
+    );
+}
+
 #[test]
 fn connect_to_loopback_listener() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("listener");

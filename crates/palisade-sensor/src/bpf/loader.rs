@@ -309,9 +309,13 @@ impl Probes {
                 BpfError::Option(format!("ring_bytes {} too large", options.ring_bytes))
             })?;
         let ring_half = u64::from(ring_bytes / 2);
+        let own_tgid = std::process::id();
+        let other_ignored = u32::from(options.ignore_pids.iter().any(|&p| p != own_tgid));
         let mut ebpf = EbpfLoader::new()
             .map_max_entries("events", ring_bytes)
             .override_global("ring_half", &ring_half, true)
+            .override_global("own_tgid", &own_tgid, true)
+            .override_global("other_ignored", &other_ignored, true)
             .load(super::OBJECT)
             .map_err(|e| BpfError::Load(short_reason(&e)))?;
 
