@@ -31,7 +31,7 @@
 # Environment: PALISADE (binary; default: cargo build --release), STORM (default: the storm
 # example next to PALISADE, built when missing), RUNS (9), EXEC_OPS (1000), OPEN_READ_OPS
 # (200000), OPEN_OPS (200000, the open-write storm), CONNECT_OPS (40000), HIGH_RATE (50000), LOW_RATE (20000), PACED_SECONDS (10), PACED_KIND
-# (node), IDLE_SECONDS (5), BPF_STATS (1; 0 leaves the sysctl alone), PROFILE (1: perf record the
+# (node), IDLE_SECONDS (5), SETTLE_SECONDS (0.5, before each timed storm), BPF_STATS (1; 0 leaves the sysctl alone), PROFILE (1: perf record the
 # sensor during one more HIGH_RATE storm and print its top symbols), OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +45,9 @@ LOW_RATE="${LOW_RATE:-20000}"
 PACED_SECONDS="${PACED_SECONDS:-10}"
 PACED_KIND="${PACED_KIND:-node}"
 IDLE_SECONDS="${IDLE_SECONDS:-5}"
+# A pause before each storm, with and without the sensor alike, so that one storm's events
+# (200,000 for open-write) are drained before the next storm is timed.
+SETTLE_SECONDS="${SETTLE_SECONDS:-0.5}"
 BPF_STATS="${BPF_STATS:-1}"
 PROFILE="${PROFILE:-0}"
 OUT="${OUT:-$(mktemp -d /tmp/palisade-sensor-bench.XXXXXX)}"
@@ -154,6 +157,7 @@ COUNT_LINES=()
 run_without() {
     local kind
     for kind in "${KINDS[@]}"; do
+        sleep "$SETTLE_SECONDS"
         storm "$kind" "${OPS[$kind]}"
         WITHOUT[$kind]+="$STORM_SECONDS "
         WITHOUT_CPU[$kind]+="$STORM_CPU "
@@ -163,6 +167,7 @@ run_with() {
     local rep=$1 kind expected=0
     sensor_start "with-$rep"
     for kind in "${KINDS[@]}"; do
+        sleep "$SETTLE_SECONDS"
         storm "$kind" "${OPS[$kind]}"
         WITH[$kind]+="$STORM_SECONDS "
         WITH_CPU[$kind]+="$STORM_CPU "

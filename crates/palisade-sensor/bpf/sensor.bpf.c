@@ -255,7 +255,8 @@ static __always_inline void fill_header_of(struct event_header *h, u32 kind, str
 	h->loginuid = (u32)-1;
 	if (bpf_core_field_exists(task->loginuid))
 		h->loginuid = task->loginuid.val;
-	h->cgroup_id = bpf_get_current_cgroup_id();
+	/* What bpf_get_current_cgroup_id returns (the unified hierarchy's cgroup's kernfs ID). */
+	h->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
 	h->mnt_ns = task->nsproxy->mnt_ns->ns.inum;
 	h->result = 0;
 	h->has_result = 0;

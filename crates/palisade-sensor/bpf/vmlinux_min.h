@@ -194,6 +194,8 @@ struct kernfs_node {
 	struct kernfs_node *parent;
 	struct kernfs_node *__parent;
 	const char *name;
+	/* A u64 since 5.5 (a union before), which is below the sensor's 5.17 floor. */
+	u64 id;
 } __attribute__((preserve_access_index));
 
 struct cgroup_root;

@@ -589,6 +589,23 @@ fn record_headers_carry_the_callers_identity() {
     assert_eq!(event.task.ppid, std::process::id());
     assert_eq!((event.task.uid, event.task.gid), (4321, 1234));
     assert_eq!(event.task.comm, "palisade-hdr");
+    // The cgroup v2 ID (the child stayed in this process's cgroup): the inode of its directory
+    // in the unified hierarchy.
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let unified = mountinfo
+        .lines()
+        .find(|line| line.contains(" - cgroup2 "))
+        .and_then(|line| line.split(' ').nth(4))
+        .expect("a cgroup2 (unified) mount: the sensor's cgroup IDs come from it");
+    let own = std::fs::read_to_string("/proc/self/cgroup").expect("own cgroup");
+    let path = own
+        .lines()
+        .find_map(|line| line.strip_prefix("0::"))
+        .expect("a unified-hierarchy line in /proc/self/cgroup");
+    assert_eq!(
+        Some(event.task.cgroup_id),
+        palisade_sensor::cgroup::cgroup_v2_id(std::path::Path::new(unified), path)
+    );
 }
 
 #[test]
