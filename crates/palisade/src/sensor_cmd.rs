@@ -79,7 +79,18 @@ pub fn check(args: SensorCheckArgs) -> Result<ExitCode> {
         let degraded: Vec<serde_json::Value> = report
             .degraded()
             .into_iter()
-            .map(|(detection, missing)| serde_json::json!({"detection": detection, "missing": missing}))
+            .map(|(detection, missing)| {
+                // A probe left off on purpose says why (`sensor.moduleLoadAttempts`).
+                let off = report.probes.iter().find_map(|p| match p.state {
+                    palisade_sensor::kernel::ProbeState::Off(reason)
+                        if missing.contains(&p.program) =>
+                    {
+                        Some(reason)
+                    }
+                    _ => None,
+                });
+                serde_json::json!({"detection": detection, "missing": missing, "off": off})
+            })
             .collect();
         let value = serde_json::json!({
             "usable": report.usable() && embedded,

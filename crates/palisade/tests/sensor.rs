@@ -487,3 +487,82 @@ fn benign_work_raises_nothing() {
         describe(&alerts)
     );
 }
+
+/// `palisade sensor check`: usable here, every degradation listed, and the module-load catch-all
+/// off only where the kernel cannot load modules (and on with `moduleLoadAttempts: always`).
+#[test]
+fn check_reports_degradations_and_why_the_module_catch_all_is_off() {
+    let dir = scratch("check");
+    let check = |config: Option<&str>| -> (Option<i32>, Value) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_palisade"));
+        command.args(["sensor", "check", "--format", "json"]);
+        if let Some(text) = config {
+            let path = dir.join("palisade.yaml");
+            std::fs::write(&path, text).expect("write palisade.yaml");
+            command.arg("--config").arg(path);
+        }
+        let output = command.output().expect("run palisade sensor check");
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "sensor check JSON ({e}): {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (output.status.code(), report)
+    };
+    let off_entries = |report: &Value| -> Vec<Value> {
+        report["degraded"]
+            .as_array()
+            .expect("degraded is a list")
+            .iter()
+            .filter(|d| !d["off"].is_null())
+            .cloned()
+            .collect()
+    };
+
+    let (code, default) = check(None);
+    assert_eq!(code, Some(0), "{default:#}");
+    assert_eq!(default["usable"], true, "{default:#}");
+    let off = off_entries(&default);
+    let modules_supported = Path::new("/proc/modules").exists();
+    for entry in &off {
+        assert_eq!(entry["detection"], "kernel module load", "{default:#}");
+        assert!(
+            entry["off"]
+                .as_str()
+                .is_some_and(|why| why.contains("moduleLoadAttempts: always")),
+            "{entry:#}"
+        );
+        assert!(
+            !modules_supported,
+            "the catch-all is off although modules can load"
+        );
+    }
+
+    let (code, always) = check(Some("sensor:\n  moduleLoadAttempts: always\n"));
+    assert_eq!(code, Some(0), "{always:#}");
+    assert!(off_entries(&always).is_empty(), "{always:#}");
+    assert!(
+        !always["report"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not watched"),
+        "{always:#}"
+    );
+
+    // A bad value names the key and the file's line, and exits 2.
+    let path = dir.join("bad.yaml");
+    std::fs::write(&path, "sensor:\n  moduleLoadAttempts: sometimes\n").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["sensor", "check", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run palisade sensor check");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("sensor.moduleLoadAttempts") && stderr.contains("bad.yaml"),
+        "{stderr}"
+    );
+}
