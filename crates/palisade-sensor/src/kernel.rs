@@ -353,6 +353,14 @@ impl KernelReport {
         degraded
     }
 
+    /// Why one of `programs` was left off on purpose ([`ProbeState::Off`]), if one was.
+    pub fn off_reason(&self, programs: &[&str]) -> Option<&'static str> {
+        self.probes.iter().find_map(|p| match p.state {
+            ProbeState::Off(reason) if programs.contains(&p.program) => Some(reason),
+            _ => None,
+        })
+    }
+
     /// Whether the sensor can run at all: programs embedded, BTF for CO-RE, ring buffers, and
     /// the exec probe (without which nothing is attributed).
     pub fn usable(&self) -> bool {
@@ -432,11 +440,7 @@ impl fmt::Display for KernelReport {
         } else {
             writeln!(f, "degraded detections:")?;
             for (detection, programs) in degraded {
-                let off = self.probes.iter().find_map(|p| match p.state {
-                    ProbeState::Off(reason) if programs.contains(&p.program) => Some(reason),
-                    _ => None,
-                });
-                match off {
+                match self.off_reason(&programs) {
                     Some(reason) => writeln!(f, "  - {detection}: {reason}")?,
                     None => writeln!(f, "  - {detection} (missing {})", programs.join(", "))?,
                 }

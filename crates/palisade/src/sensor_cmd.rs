@@ -81,14 +81,7 @@ pub fn check(args: SensorCheckArgs) -> Result<ExitCode> {
             .into_iter()
             .map(|(detection, missing)| {
                 // A probe left off on purpose says why (`sensor.moduleLoadAttempts`).
-                let off = report.probes.iter().find_map(|p| match p.state {
-                    palisade_sensor::kernel::ProbeState::Off(reason)
-                        if missing.contains(&p.program) =>
-                    {
-                        Some(reason)
-                    }
-                    _ => None,
-                });
+                let off = report.off_reason(&missing);
                 serde_json::json!({"detection": detection, "missing": missing, "off": off})
             })
             .collect();
