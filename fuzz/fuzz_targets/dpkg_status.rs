@@ -31,5 +31,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut packages = Vec::new();
     let mut notes = Vec::new();
-    Dpkg.catalog(&files, &Context { distro: None }, &mut packages, &mut notes);
+    let context = Context {
+        distro: None,
+        os_files: None,
+    };
+    Dpkg.catalog(&files, &context, &mut packages, &mut notes);
 });
