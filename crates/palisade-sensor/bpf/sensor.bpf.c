@@ -271,6 +271,20 @@ static __always_inline void fill_header(struct event_header *h, u32 kind)
 	fill_header_of(h, kind, bpf_get_current_task_btf());
 }
 
+/* How most programs open their record: nothing for an ignored process or a full ring, else a
+ * reserved record of `size` bytes with its header filled in. */
+static __always_inline void *start_record(u64 size, u32 kind)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (ignored_tgid(task->tgid))
+		return NULL;
+	struct event_header *h = reserve(size);
+	if (!h)
+		return NULL;
+	fill_header_of(h, kind, task);
+	return h;
+}
+
 static __always_inline struct path_key *scratch_key(u32 slot)
 {
 	struct open_pending *entry = bpf_map_lookup_elem(&scratch, &slot);
@@ -1194,12 +1208,9 @@ int exit_connect(struct syscall_exit_ctx *ctx)
 SEC("tracepoint/syscalls/sys_enter_bind")
 int enter_bind(struct syscall_enter_ctx *ctx)
 {
-	if (ignored())
-		return 0;
-	struct sockaddr_record *e = reserve(sizeof(*e));
+	struct sockaddr_record *e = start_record(sizeof(*e), KIND_BIND);
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_BIND);
 	read_sockaddr(bpf_get_current_task_btf(), &e->p, ctx->args[0], (const void *)ctx->args[1], ctx->args[2], false);
 	submit(e);
 	return 0;
@@ -1264,12 +1275,9 @@ struct listen_record {
 SEC("tracepoint/syscalls/sys_enter_listen")
 int enter_listen(struct syscall_enter_ctx *ctx)
 {
-	if (ignored())
-		return 0;
-	struct listen_record *e = reserve(sizeof(*e));
+	struct listen_record *e = start_record(sizeof(*e), KIND_LISTEN);
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_LISTEN);
 	e->p.fd = ctx->args[0];
 	e->p.backlog = ctx->args[1];
 	submit(e);
@@ -1359,12 +1367,9 @@ struct ptrace_record {
 SEC("tracepoint/syscalls/sys_enter_ptrace")
 int enter_ptrace(struct syscall_enter_ctx *ctx)
 {
-	if (ignored())
-		return 0;
-	struct ptrace_record *e = reserve(sizeof(*e));
+	struct ptrace_record *e = start_record(sizeof(*e), KIND_PTRACE);
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_PTRACE);
 	e->p.request = ctx->args[0];
 	e->p.target_pid = ctx->args[1];
 	e->p.reserved = 0;
@@ -1379,12 +1384,9 @@ struct setid_record {
 
 static __always_inline int setid_enter(struct syscall_enter_ctx *ctx, u32 syscall, u32 count)
 {
-	if (ignored())
-		return 0;
-	struct setid_record *e = reserve(sizeof(*e));
+	struct setid_record *e = start_record(sizeof(*e), KIND_SETID);
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_SETID);
 	e->p.syscall = syscall;
 	e->p.count = count;
 	e->p.ids[0] = ctx->args[0];
@@ -1442,12 +1444,9 @@ struct module_record {
 
 static __always_inline int module_report(bool from_fd, const char *params)
 {
-	if (ignored())
-		return 0;
-	struct module_record *e = reserve(sizeof(*e));
+	struct module_record *e = start_record(sizeof(*e), KIND_MODULE);
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_MODULE);
 	e->p.from_fd = from_fd;
 	e->p.reserved = 0;
 	e->p.params[0] = 0;
@@ -1497,12 +1496,9 @@ struct memfd_record {
 SEC("tracepoint/syscalls/sys_enter_memfd_create")
 int enter_memfd_create(struct syscall_enter_ctx *ctx)
 {
-	if (ignored())
-		return 0;
-	struct memfd_record *e = reserve(sizeof(*e));
+	struct memfd_record *e = start_record(sizeof(*e), KIND_MEMFD);
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_MEMFD);
 	e->p.flags = ctx->args[1];
 	e->p.reserved = 0;
 	e->p.name[0] = 0;
@@ -1519,12 +1515,9 @@ struct mount_record {
 SEC("tracepoint/syscalls/sys_enter_mount")
 int enter_mount(struct syscall_enter_ctx *ctx)
 {
-	if (ignored())
-		return 0;
-	struct mount_record *e = reserve(sizeof(*e));
+	struct mount_record *e = start_record(sizeof(*e), KIND_MOUNT);
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_MOUNT);
 	e->p.flags = ctx->args[3];
 	e->p.source[0] = 0;
 	e->p.target[0] = 0;
@@ -1545,12 +1538,9 @@ struct umount_record {
 SEC("tracepoint/syscalls/sys_enter_umount")
 int enter_umount(struct syscall_enter_ctx *ctx)
 {
-	if (ignored())
-		return 0;
-	struct umount_record *e = reserve(sizeof(*e));
+	struct umount_record *e = start_record(sizeof(*e), KIND_UMOUNT);
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_UMOUNT);
 	e->p.flags = ctx->args[1];
 	e->p.reserved = 0;
 	e->p.target[0] = 0;
@@ -1567,12 +1557,9 @@ struct flags_record {
 SEC("tracepoint/syscalls/sys_enter_unshare")
 int enter_unshare(struct syscall_enter_ctx *ctx)
 {
-	if (ignored())
-		return 0;
-	struct flags_record *e = reserve(sizeof(*e));
+	struct flags_record *e = start_record(sizeof(*e), KIND_UNSHARE);
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_UNSHARE);
 	e->p.flags = ctx->args[0];
 	submit(e);
 	return 0;
@@ -1586,12 +1573,9 @@ struct setns_record {
 SEC("tracepoint/syscalls/sys_enter_setns")
 int enter_setns(struct syscall_enter_ctx *ctx)
 {
-	if (ignored())
-		return 0;
-	struct setns_record *e = reserve(sizeof(*e));
+	struct setns_record *e = start_record(sizeof(*e), KIND_SETNS);
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_SETNS);
 	e->p.fd = ctx->args[0];
 	e->p.nstype = ctx->args[1];
 	submit(e);
@@ -1606,12 +1590,9 @@ struct bpf_record {
 SEC("tracepoint/syscalls/sys_enter_bpf")
 int enter_bpf(struct syscall_enter_ctx *ctx)
 {
-	if (ignored())
-		return 0;
-	struct bpf_record *e = reserve(sizeof(*e));
+	struct bpf_record *e = start_record(sizeof(*e), KIND_BPF);
 	if (!e)
 		return 0;
-	fill_header(&e->h, KIND_BPF);
 	e->p.cmd = ctx->args[0];
 	e->p.reserved = 0;
 	submit(e);
