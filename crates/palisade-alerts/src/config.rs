@@ -11,10 +11,10 @@
 //! read when the [`crate::Dispatcher`] is built. Unknown keys are errors (a typo would otherwise
 //! silently disable a setting), and every error names the key and its line.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use palisade_core::ConfigError;
 use palisade_core::{Mark, Node, Value};
 
 use crate::format::JsonFormat;
@@ -135,30 +135,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// A configuration problem, with the key's path (`alerts.sinks[1].format`) and source position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub key: String,
-    pub mark: Mark,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.mark.is_known() {
-            write!(
-                f,
-                "line {}, column {}: {}: {}",
-                self.mark.line, self.mark.column, self.key, self.message
-            )
-        } else {
-            write!(f, "{}: {}", self.key, self.message)
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 /// Reads the `alerts.sinks` list. A null node (section absent) is no sinks.
 pub fn parse(node: &Node) -> Result<Vec<SinkConfig>, ConfigError> {
     const ROOT: &str = "alerts.sinks";
@@ -174,11 +150,7 @@ pub fn parse(node: &Node) -> Result<Vec<SinkConfig>, ConfigError> {
 }
 
 fn error(key: &str, mark: Mark, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        key: key.to_string(),
-        mark,
-        message: message.into(),
-    }
+    ConfigError::new(key, mark, message)
 }
 
 /// One sink's map, with the keys read so far (to report the unknown ones).

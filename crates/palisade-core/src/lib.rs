@@ -27,4 +27,4 @@ pub use package::{
 };
 pub use resource::{Resource, ResourceRef, Source};
 pub use severity::{ParseSeverityError, Severity};
-pub use tree::{FieldPath, Mark, Node, Value};
+pub use tree::{ConfigError, FieldPath, Mark, Node, Value};

@@ -16,6 +16,41 @@ pub struct Mark {
     pub column: u32,
 }
 
+/// A problem with one key of a configuration tree: the key's path (`alerts.sinks[1].format`,
+/// `sensor.drift.rules[0].action`), where it was written, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub mark: Mark,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: &str, mark: Mark, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            key: key.to_string(),
+            mark,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mark.is_known() {
+            write!(
+                f,
+                "line {}, column {}: {}: {}",
+                self.mark.line, self.mark.column, self.key, self.message
+            )
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
 impl Mark {
     pub const UNKNOWN: Mark = Mark { line: 0, column: 0 };
 

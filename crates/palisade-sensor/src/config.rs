@@ -27,6 +27,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use palisade_core::ConfigError;
 use palisade_core::{Mark, Node, Value};
 
 use crate::drift::{self, DriftPolicy};
@@ -212,36 +213,8 @@ impl fmt::Display for PathPattern {
     }
 }
 
-/// A configuration problem, with the key's path (`sensor.drift.rules[1].action`) and position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub key: String,
-    pub mark: Mark,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.mark.is_known() {
-            write!(
-                f,
-                "line {}, column {}: {}: {}",
-                self.mark.line, self.mark.column, self.key, self.message
-            )
-        } else {
-            write!(f, "{}: {}", self.key, self.message)
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 pub(crate) fn error(key: &str, mark: Mark, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        key: key.to_string(),
-        mark,
-        message: message.into(),
-    }
+    ConfigError::new(key, mark, message)
 }
 
 /// A map being read, with its key path for errors. Shared with the drift policy reader.
