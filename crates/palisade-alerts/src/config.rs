@@ -116,7 +116,11 @@ impl SinkConfig {
         };
         match name {
             Some(name) => name.clone(),
-            None => format!("{}-{:016x}", self.kind(), fnv1a(destination.as_bytes())),
+            None => format!(
+                "{}-{:016x}",
+                self.kind(),
+                palisade_core::fnv1a(destination.as_bytes())
+            ),
         }
     }
 
@@ -127,12 +131,6 @@ impl SinkConfig {
             SinkConfig::Webhook(_) | SinkConfig::Syslog(_) | SinkConfig::Splunk(_)
         )
     }
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// Reads the `alerts.sinks` list. A null node (section absent) is no sinks.

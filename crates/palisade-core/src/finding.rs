@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
 use crate::check::Check;
+use crate::fnv::Fnv1a;
 use crate::resource::ResourceRef;
 use crate::severity::Severity;
 
@@ -152,24 +153,5 @@ impl std::fmt::Display for SourceError {
             (Some(line), None) => write!(f, "{}:{}: {}", self.file, line, self.message),
             _ => write!(f, "{}: {}", self.file, self.message),
         }
-    }
-}
-
-/// FNV-1a, 64-bit: tiny, dependency-free and stable across Rust releases (std's hasher is not
-/// promised to be), which is what a fingerprint stored by other tools needs.
-struct Fnv1a(u64);
-
-impl Fnv1a {
-    fn new() -> Fnv1a {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
     }
 }

@@ -12,6 +12,7 @@ pub mod alert;
 pub mod check;
 pub mod credentials;
 pub mod finding;
+pub mod fnv;
 pub mod package;
 pub mod resource;
 pub mod severity;
@@ -21,6 +22,7 @@ pub mod tree;
 pub use alert::{Alert, AlertAggregator, AlertSeverity, Entities, Mitre};
 pub use check::{Category, Check, Frameworks};
 pub use finding::{Evidence, Finding, NotAssessed, SourceError, Suppression, SuppressionSource};
+pub use fnv::{Fnv1a, fnv1a};
 pub use package::{
     CatalogNote, Distro, ImageInfo, Layer, Package, PackageKind, Sbom, SourcePackage, purl_escape,
     purl_unescape,

@@ -193,13 +193,8 @@ fn sarif_level(severity: Severity) -> &'static str {
 
 /// A stable identity for code scanning: the flaw, the package and where it lies.
 fn fingerprint(v: &Vulnerability) -> String {
-    // FNV-1a: small, stable across builds and platforms, no dependency.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in format!("{}\0{}\0{}", v.id, v.package.purl, v.package.location).bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    let key = format!("{}\0{}\0{}", v.id, v.package.purl, v.package.location);
+    format!("{:016x}", palisade_core::fnv1a(key.as_bytes()))
 }
 
 /// SARIF 2.1.0: a rule per vulnerability ID, a result per finding located at the file that

@@ -167,16 +167,12 @@ fn c_string(bytes: &[u8]) -> String {
 /// allow-list. The kernel hashes "/" before each component, so a path is hashed as written when
 /// it is absolute and normalised (no trailing or doubled slashes).
 pub fn drift_path_hash(path: &str) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0100_0000_01b3;
-    let mut hash = OFFSET;
+    let mut hash = palisade_core::Fnv1a::new();
     for component in path.split('/').filter(|c| !c.is_empty()) {
-        hash = (hash ^ u64::from(b'/')).wrapping_mul(PRIME);
-        for &byte in component.as_bytes() {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
-        }
+        hash.write(b"/");
+        hash.write(component.as_bytes());
     }
-    hash
+    hash.finish()
 }
 
 /// Decodes one ring-buffer record.
