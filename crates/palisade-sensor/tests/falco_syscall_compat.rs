@@ -13,27 +13,16 @@ use std::net::IpAddr;
 use palisade_core::Alert;
 use palisade_sensor::detections::{NodeDetector, NodeDetectorOptions};
 use palisade_sensor::event::{
-    EventDetail, ExeOrigin, L4Proto, OpenSyscall, SocketAddress, SocketFamily, SyscallEvent,
-    TaskIds,
+    EventDetail, ExeOrigin, L4Proto, SocketAddress, SocketFamily, SyscallEvent, TaskIds,
 };
 use palisade_sensor::fields::{NoNames, SyscallRecord};
 use palisade_sensor::model::{ContainerInfo, PodInfo, ProcessInfo, Runtime};
 
-const IDIOMS: &str = include_str!("fixtures/rules/falco_idioms.yaml");
-const NOW: i64 = 1_795_766_400_000_000_000;
+#[path = "support/scene.rs"]
+mod scene;
+use scene::{NOW, exec, open, process};
 
-fn process(pid: u32, ppid: u32, name: &str, argv: &[&str]) -> ProcessInfo {
-    ProcessInfo {
-        pid,
-        ppid,
-        name: name.into(),
-        exepath: format!("/usr/bin/{name}"),
-        argv: argv.iter().map(|s| s.to_string()).collect(),
-        loginuid: u32::MAX,
-        sid: pid,
-        ..ProcessInfo::default()
-    }
-}
+const IDIOMS: &str = include_str!("fixtures/rules/falco_idioms.yaml");
 
 fn pod_container() -> ContainerInfo {
     ContainerInfo {
@@ -105,30 +94,6 @@ fn fired(
 
 fn names(alerts: &[Alert]) -> Vec<&str> {
     alerts.iter().map(|a| a.rule.as_str()).collect()
-}
-
-fn exec(me: &ProcessInfo) -> EventDetail {
-    EventDetail::Exec {
-        filename: me.exepath.clone(),
-        exepath: me.exepath.clone(),
-        argv: me.argv.clone(),
-        argv_truncated: false,
-        origin: me.origin,
-        tty: me.tty,
-        sid: me.sid,
-        blocked: false,
-        mnt_ns: 0,
-        cgroup_path: String::new(),
-    }
-}
-
-fn open(path: &str, flags: u32) -> EventDetail {
-    EventDetail::Open {
-        syscall: OpenSyscall::Openat,
-        path: path.into(),
-        flags,
-        mode: 0,
-    }
 }
 
 /// Prints the disabled rules and the fields that disabled them; returns them by field.

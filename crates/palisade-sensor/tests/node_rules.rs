@@ -7,28 +7,16 @@ use std::net::IpAddr;
 use palisade_core::{Alert, AlertSeverity};
 use palisade_sensor::detections::{DETECTIONS, NodeDetector, NodeDetectorOptions, detection};
 use palisade_sensor::event::{
-    EventDetail, ExeOrigin, L4Proto, OpenSyscall, SocketAddress, SocketFamily, SyscallEvent,
-    TaskIds,
+    EventDetail, ExeOrigin, L4Proto, SocketAddress, SocketFamily, SyscallEvent, TaskIds,
 };
 use palisade_sensor::fields::{NoNames, SyscallRecord};
 use palisade_sensor::model::{ContainerInfo, PodInfo, ProcessInfo, Runtime};
 
-const CONTAINER_ID: &str = "4f2a9c0e7b1d3a5c6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f";
-/// 2026-11-27T08:00:00Z.
-const NOW: i64 = 1_795_766_400_000_000_000;
+#[path = "support/scene.rs"]
+mod scene;
+use scene::{NOW, exec, open, process};
 
-fn process(pid: u32, ppid: u32, name: &str, argv: &[&str]) -> ProcessInfo {
-    ProcessInfo {
-        pid,
-        ppid,
-        name: name.into(),
-        exepath: format!("/usr/bin/{name}"),
-        argv: argv.iter().map(|s| s.to_string()).collect(),
-        loginuid: u32::MAX,
-        sid: pid,
-        ..ProcessInfo::default()
-    }
-}
+const CONTAINER_ID: &str = "4f2a9c0e7b1d3a5c6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f";
 
 fn container(privileged: bool) -> ContainerInfo {
     ContainerInfo {
@@ -133,30 +121,6 @@ impl Scene {
 
 fn me_in(scene_parent: u32, pid: u32, name: &str, argv: &[&str]) -> ProcessInfo {
     process(pid, scene_parent, name, argv)
-}
-
-fn exec(me: &ProcessInfo) -> EventDetail {
-    EventDetail::Exec {
-        filename: me.exepath.clone(),
-        exepath: me.exepath.clone(),
-        argv: me.argv.clone(),
-        argv_truncated: false,
-        origin: me.origin,
-        tty: me.tty,
-        sid: me.sid,
-        blocked: false,
-        mnt_ns: 0,
-        cgroup_path: String::new(),
-    }
-}
-
-fn open(path: &str, flags: u32) -> EventDetail {
-    EventDetail::Open {
-        syscall: OpenSyscall::Openat,
-        path: path.into(),
-        flags,
-        mode: 0o644,
-    }
 }
 
 fn connect(ip: &str, port: u16) -> EventDetail {
