@@ -338,18 +338,18 @@ static __always_inline struct file *fd_file_of(struct task_struct *task, long fd
 	return file;
 }
 
-static __always_inline struct file *fd_file(long fd)
+/* The socket behind `fd`, NULL when it is not one. `known_socket`: the syscall's result already
+ * proves it is one, so the file's inode is not read to check. */
+static __always_inline struct socket *fd_socket(struct task_struct *task, long fd, bool known_socket)
 {
-	return fd_file_of(bpf_get_current_task_btf(), fd);
-}
-
-static __always_inline struct socket *file_socket(struct file *file)
-{
+	struct file *file = fd_file_of(task, fd);
 	if (!file)
 		return NULL;
-	unsigned short mode = BPF_CORE_READ(file, f_inode, i_mode);
-	if ((mode & S_IFMT) != S_IFSOCK)
-		return NULL;
+	if (!known_socket) {
+		unsigned short mode = BPF_CORE_READ(file, f_inode, i_mode);
+		if ((mode & S_IFMT) != S_IFSOCK)
+			return NULL;
+	}
 	return BPF_CORE_READ(file, private_data);
 }
 
@@ -378,7 +378,7 @@ static __always_inline struct sock *socket_sk(struct socket *sock, u16 *type)
 		return BPF_CORE_READ(sock, sk);
 	}
 	u32 size = (type_off > sk_off ? type_off + 2 : sk_off + 8);
-	if (size > FIELD_BLOCK_MAX || bpf_probe_read_kernel(block, size, sock)) {
+	if (bpf_probe_read_kernel(block, size, sock)) {
 		*type = 0;
 		return NULL;
 	}
@@ -1109,8 +1109,7 @@ int exit_openat2(struct syscall_exit_ctx *ctx)
 
 /* ---- network ---- */
 
-/* `is_socket`: the syscall's result already proves `fd` is a socket, so the file's inode need not
- * be read to check. */
+/* `is_socket`: as fd_socket's `known_socket`. */
 static __always_inline void read_sockaddr(struct task_struct *task, struct sockaddr_payload *p, long fd,
 					  const void *uaddr, long addrlen, bool is_socket)
 {
@@ -1118,14 +1117,7 @@ static __always_inline void read_sockaddr(struct task_struct *task, struct socka
 	p->addrlen = 0;
 	p->sock_type = 0;
 	p->reserved[0] = p->reserved[1] = p->reserved[2] = 0;
-	struct socket *sock = NULL;
-	if (is_socket) {
-		struct file *file = fd_file_of(task, fd);
-		if (file)
-			sock = BPF_CORE_READ(file, private_data);
-	} else {
-		sock = file_socket(fd_file_of(task, fd));
-	}
+	struct socket *sock = fd_socket(task, fd, is_socket);
 	if (sock)
 		p->sock_type = BPF_CORE_READ(sock, type);
 	if (addrlen <= 0)
@@ -1228,11 +1220,8 @@ static __always_inline int accept_exit(long ret)
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (ignored_tgid(task->tgid))
 		return 0;
-	/* accept returned a descriptor of the new socket: no need to check the file is one. */
-	struct file *file = fd_file_of(task, ret);
-	if (!file)
-		return 0;
-	struct socket *sock = BPF_CORE_READ(file, private_data);
+	/* accept returned a descriptor of the new socket. */
+	struct socket *sock = fd_socket(task, ret, true);
 	if (!sock)
 		return 0;
 	u16 type = 0;
@@ -1295,7 +1284,7 @@ static __always_inline int dup_report(long oldfd, long newfd, long fd)
 {
 	if (newfd < 0 || newfd > 2 || ignored())
 		return 0;
-	struct socket *sock = file_socket(fd_file(fd));
+	struct socket *sock = fd_socket(bpf_get_current_task_btf(), fd, false);
 	if (!sock)
 		return 0;
 	struct dup_record *e = reserve(sizeof(*e));
