@@ -79,6 +79,12 @@ impl ModuleWatch {
         }
     }
 
+    /// Why `spec` is left off on purpose under this choice, if it is: the catch-all when `Off`.
+    pub fn leaves_off(self, spec: &ProbeSpec) -> Option<&'static str> {
+        (spec.variant == Variant::RawSyscall && self == ModuleWatch::Off)
+            .then_some(MODULE_WATCH_OFF)
+    }
+
     /// The choice on this machine, tracefs being mounted at `tracefs` (if it is).
     pub fn detect(tracefs: Option<&Path>, attempts: ModuleLoadAttempts) -> Self {
         Self::choose(
@@ -587,18 +593,11 @@ pub fn check_kernel(module_attempts: ModuleLoadAttempts) -> KernelReport {
         .map(|spec| ProbeReport {
             program: spec.program,
             attach_point: format!("{}/{}", spec.category, spec.tracepoint),
-            state: match &tracefs_result {
-                _ if spec.variant == Variant::RawSyscall && modules == ModuleWatch::Off => {
-                    ProbeState::Off(MODULE_WATCH_OFF)
-                }
-                Ok(root) => {
-                    if tracepoint_exists(root, spec) {
-                        ProbeState::Available
-                    } else {
-                        ProbeState::Missing
-                    }
-                }
-                Err(reason) => ProbeState::Failed(reason.clone()),
+            state: match (modules.leaves_off(spec), &tracefs_result) {
+                (Some(reason), _) => ProbeState::Off(reason),
+                (None, Ok(root)) if tracepoint_exists(root, spec) => ProbeState::Available,
+                (None, Ok(_)) => ProbeState::Missing,
+                (None, Err(reason)) => ProbeState::Failed(reason.clone()),
             },
             detections: spec.detections,
         })

@@ -12,8 +12,8 @@ use aya::{Ebpf, EbpfLoader, Pod};
 use super::wire;
 use crate::event::SyscallEvent;
 use crate::kernel::{
-    self, AttachKind, KernelReport, MODULE_WATCH_OFF, ModuleLoadAttempts, ModuleWatch, PROBES,
-    ProbeReport, ProbeState, SyscallArgs, Variant,
+    self, AttachKind, KernelReport, ModuleLoadAttempts, ModuleWatch, PROBES, ProbeReport,
+    ProbeState, SyscallArgs, Variant,
 };
 
 /// Size of the path field of the kernel's LPM keys (`PATH_MAX_WIRE`).
@@ -360,10 +360,9 @@ impl Probes {
             .map(|spec| ProbeReport {
                 program: spec.program,
                 attach_point: format!("{}/{}", spec.category, spec.tracepoint),
-                state: if spec.variant == Variant::RawSyscall && modules == ModuleWatch::Off {
-                    ProbeState::Off(MODULE_WATCH_OFF)
-                } else {
-                    attach(&mut ebpf, spec, &tracefs)
+                state: match modules.leaves_off(spec) {
+                    Some(reason) => ProbeState::Off(reason),
+                    None => attach(&mut ebpf, spec, &tracefs),
                 },
                 detections: spec.detections,
             })
